@@ -1,0 +1,36 @@
+# Two entry points for a fresh machine: `make demo` and `make test`. Each installs what it needs
+# into ./.venv (once; reused while pyproject.toml and constraints.txt are unchanged).
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+OUT    ?= out
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export PREFECT_LOGGING_LEVEL ?= WARNING
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	# torch first and pinned: sam2 is compiled against the torch already present.
+	$(PIP) install -q -c constraints.txt torch==2.13.0
+	$(PIP) install -q -c constraints.txt -e ".[sam2,test]"
+	# sam2's metadata requires torchvision (no CPU build here; the video predictor never imports it).
+	SAM2_BUILD_CUDA=0 $(PIP) install -q -c constraints.txt --no-deps --no-build-isolation sam2==1.1.0
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/vgdata sample $(OUT)/sample
+	$(VENV)/bin/vgdata build flows/configs/demo.yaml
+
+test: $(STAMP)
+	$(PY) -m pytest -q tests
+
+bench: $(STAMP)
+	$(PY) benchmarks/segmenter_speed.py
+
+clean:
+	rm -rf $(OUT) .pytest_cache

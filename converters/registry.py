@@ -1,0 +1,48 @@
+"""Source name -> converter class and data manifest (`data_manifests/<name>.yaml`).
+
+Adding a source: write the converter (or reuse a family's), add its manifest, and list it here.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import yaml
+
+from pipeline.errors import ConfigError
+
+from .base import Converter
+from .lasot import LasotConverter
+from .mot import MotConverter
+from .sav import SavConverter
+
+SOURCES: dict[str, type[Converter]] = {
+    "sav": SavConverter,
+    "mot": MotConverter,
+    "lasot": LasotConverter,
+}
+
+MANIFEST_DIR = Path(__file__).resolve().parent.parent / "data_manifests"
+REQUIRED_MANIFEST_KEYS = ("name", "title", "homepage", "licence", "citation", "format", "kind",
+                          "annotation_fps", "splits", "layout")
+
+
+def get_converter(name: str, **options) -> Converter:
+    try:
+        cls = SOURCES[name]
+    except KeyError:
+        raise ConfigError(f"unknown source {name!r}; known sources: {', '.join(sorted(SOURCES))}") from None
+    return cls(**options)
+
+
+@functools.lru_cache(maxsize=None)
+def load_manifest(name: str) -> dict:
+    path = MANIFEST_DIR / f"{name}.yaml"
+    if not path.exists():
+        raise ConfigError(f"no data manifest for source {name!r} at {path}")
+    data = yaml.safe_load(path.read_text())
+    missing = [k for k in REQUIRED_MANIFEST_KEYS if k not in data]
+    if missing:
+        raise ConfigError(f"{path}: missing keys {missing}")
+    return data

@@ -1,0 +1,1 @@
+"""Prefect flows and the `vgdata` command line: thin orchestration over `pipeline` and `converters`."""

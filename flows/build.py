@@ -1,0 +1,76 @@
+"""The Prefect `build` flow: discover -> per-video tasks (convert, segment, filter, points, rows)
+-> write shards, rejects and manifest.
+
+Stage logic lives in `pipeline`; this module only decides how it runs: one task per video, retried
+on transient errors (bad input is not retried: it becomes a reject naming the file), a thread pool
+of `workers`. Without a Prefect API configured it runs on Prefect's temporary local server.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from prefect import flow, task  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+
+from pipeline import build as B  # noqa: E402
+from pipeline.config import BuildConfig, config_from_dict  # noqa: E402
+from pipeline.errors import TransientError  # noqa: E402
+from pipeline.process import process_video_cached  # noqa: E402
+
+TRANSIENT = (TransientError, TimeoutError, ConnectionError)
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, TRANSIENT)
+
+
+def _retry_transient(task, task_run, state) -> bool:
+    try:
+        state.result()
+    except Exception as e:  # noqa: BLE001 - deciding which failures to retry
+        return is_transient(e)
+    return False
+
+
+@task(name="discover", cache_policy=NO_CACHE)
+def discover_task(cfg: BuildConfig):
+    return B.discover(cfg)
+
+
+@task(name="process-video", retries=2, retry_delay_seconds=2, retry_condition_fn=_retry_transient,
+      cache_policy=NO_CACHE, task_run_name="{ref.source}/{ref.split}/{ref.video_id}")
+def process_video_task(ref, cfg: BuildConfig):
+    return process_video_cached(ref, cfg)
+
+
+@task(name="write-outputs", cache_policy=NO_CACHE)
+def write_outputs_task(cfg: BuildConfig, results):
+    return B.write_outputs(cfg, results)
+
+
+@flow(name="build", log_prints=True)
+def build_flow(config: dict) -> dict:
+    """Build AcademicVideoPoint and AcademicVideoTrack from the sources in `config`."""
+    cfg = config_from_dict(config)
+    refs = discover_task(cfg)
+    print(f"vgdata: {len(refs)} videos from {', '.join(f'{s.name}/{s.split}' for s in cfg.sources)}; "
+          f"segmenter {cfg.segmenter.name}; sampling {cfg.sampling_fps} fps; out {cfg.out}")
+    futures = [process_video_task.submit(ref, cfg) for ref in refs]
+    results = []
+    for i, fut in enumerate(futures, 1):
+        r = fut.result()
+        results.append(r)
+        print(B.describe_result(i, len(refs), r))
+    summary = write_outputs_task(cfg, results)
+    print(B.format_summary(summary))
+    return summary
+
+
+def run_flow(cfg: BuildConfig) -> dict:
+    """Run `build_flow` with a thread pool of `cfg.workers`."""
+    runner = ThreadPoolTaskRunner(max_workers=max(1, cfg.workers))
+    return build_flow.with_options(task_runner=runner)(cfg.to_dict())

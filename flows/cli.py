@@ -1,0 +1,140 @@
+"""`vgdata`: the command line.
+
+    vgdata sample DIR                 write the bundled synthetic sample
+    vgdata convert SOURCE --root DIR --out DIR [...]   build the datasets from one source
+    vgdata build CONFIG.yaml          build from a config listing sources, roots and settings
+
+`convert` and `build` run the Prefect `build` flow (`--runner local` runs the same stages in a
+plain loop, without Prefect).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+
+from pipeline.config import BuildConfig, SourceSpec, load_config
+from pipeline.errors import ConfigError, VgdataError
+from pipeline.segmenters.base import SegmenterSettings
+
+GRABCUT_NOTE = ("note: segmenter 'grabcut' turns boxes into masks with OpenCV GrabCut (CPU, no weights): "
+                "fine for the sample, weaker than SAM 2 on real video. Real builds: --segmenter sam2 --checkpoint PATH.")
+
+
+def _parse_option(text: str) -> tuple[str, object]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--option takes KEY=VALUE, got {text!r}")
+    k, v = text.split("=", 1)
+    try:
+        return k, json.loads(v)
+    except json.JSONDecodeError:
+        return k, v
+
+
+def _add_run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--runner", choices=["prefect", "local"], default="prefect",
+                   help="prefect: run as the Prefect 'build' flow (default); local: same stages in a plain loop")
+    p.add_argument("--workers", type=int, help="videos processed at once (default 1)")
+    p.add_argument("--no-resume", action="store_true", help="recompute every video instead of reusing OUT/.work results")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vgdata", description="Build AcademicVideoPoint and AcademicVideoTrack datasets.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sample", help="write the bundled synthetic sample (SA-V, MOTChallenge and LaSOT layouts)",
+                       description="Write the bundled synthetic sample: small deterministic videos in the real "
+                                   "layouts of SA-V, MOTChallenge and LaSOT, with true masks under DIR/_truth.")
+    p.add_argument("dir", help="where to write the sample")
+
+    from converters import SOURCES
+
+    p = sub.add_parser("convert", help="build both datasets from one source dataset on disk",
+                       description="Convert one source dataset on disk into AcademicVideoPoint/AcademicVideoTrack shards.")
+    p.add_argument("source", choices=sorted(SOURCES), help="source name (see data_manifests/)")
+    p.add_argument("--root", required=True, help="the source dataset's root folder")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--split", default="train", help="split to convert (default train)")
+    p.add_argument("--segmenter", choices=["sam2", "grabcut"], default="sam2",
+                   help="box-to-mask segmenter for box sources (default sam2; grabcut needs no GPU or weights)")
+    p.add_argument("--checkpoint", help="SAM 2 checkpoint (.pt), required with --segmenter sam2 for box sources")
+    p.add_argument("--model-config", default=SegmenterSettings.model_config,
+                   help="SAM 2 model config name matching the checkpoint (default %(default)s)")
+    p.add_argument("--image-size", type=int, help="SAM 2 input size override (default: the config's, 1024)")
+    p.add_argument("--device", default="auto", help="auto (cuda if available, else cpu), cuda, cuda:1, cpu")
+    p.add_argument("--sampling-fps", type=int, default=2, help="frames per second sampled (default 2)")
+    p.add_argument("--seed", type=int, default=0, help="seed for point sampling and question choice")
+    p.add_argument("--limit", type=int, help="convert only the first N videos")
+    p.add_argument("--option", action="append", type=_parse_option, default=[], metavar="KEY=VALUE",
+                   help="converter option, e.g. min_visibility=0.5 (mot), include_auto=true (sav)")
+    _add_run_args(p)
+
+    p = sub.add_parser("build", help="build from a YAML config listing sources, roots and settings",
+                       description="Build from a YAML config (see flows/configs/demo.yaml).")
+    p.add_argument("config", help="path to the YAML build config")
+    p.add_argument("--out", help="override the config's output folder")
+    _add_run_args(p)
+    return parser
+
+
+def config_from_convert_args(a: argparse.Namespace) -> BuildConfig:
+    seg = SegmenterSettings(name=a.segmenter, checkpoint=a.checkpoint, model_config=a.model_config,
+                            image_size=a.image_size, device=a.device)
+    return BuildConfig(out=a.out, sources=(SourceSpec(a.source, a.root, a.split, tuple(sorted(a.option)), a.limit),),
+                       sampling_fps=a.sampling_fps, seed=a.seed, segmenter=seg)
+
+
+def _with_run_args(cfg: BuildConfig, a: argparse.Namespace) -> BuildConfig:
+    changes = {}
+    if getattr(a, "out", None) and a.command == "build":
+        changes["out"] = a.out
+    if a.workers:
+        changes["workers"] = a.workers
+    if a.no_resume:
+        changes["resume"] = False
+    return dataclasses.replace(cfg, **changes)
+
+
+def run(cfg: BuildConfig, runner: str) -> dict:
+    from converters import load_manifest
+
+    if cfg.segmenter.name == "grabcut" and any(load_manifest(s.name)["kind"] == "box" for s in cfg.sources):
+        print(GRABCUT_NOTE)
+    if cfg.segmenter.name == "sam2" and any(load_manifest(s.name)["kind"] == "box" for s in cfg.sources):
+        if not cfg.segmenter.checkpoint and not cfg.segmenter.allow_random_weights:
+            raise ConfigError("box sources need masks: pass --checkpoint PATH for SAM 2, or --segmenter grabcut")
+    if runner == "local":
+        from pipeline.build import format_summary, run_build
+
+        summary = run_build(cfg)
+        print(format_summary(summary))
+        return summary
+    from flows.build import run_flow
+
+    return run_flow(cfg)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "sample":
+            from pipeline.sample_data import write_sample
+
+            roots = write_sample(args.dir)
+            for name, root in roots.items():
+                print(f"{name}: {root}")
+            print(f"true masks: {os.path.join(args.dir, '_truth')}")
+            return 0
+        cfg = config_from_convert_args(args) if args.command == "convert" else load_config(args.config)
+        summary = run(_with_run_args(cfg, args), args.runner)
+        return 0 if any(s["videos_ok"] for s in summary["sources"].values()) else 1
+    except VgdataError as e:
+        print(f"vgdata: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Reading the sampled frames of a video (only box sources need pixels).
+
+Frames come from a folder of images (MOTChallenge, LaSOT) or a video file (mp4 via decord, with
+OpenCV as a fallback). Only the requested indices are decoded.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PIL import Image
+
+from .errors import SourceError
+from .records import Video
+
+
+def read_frames(video: Video, indices: list[int]) -> list[np.ndarray]:
+    """RGB uint8 HxWx3 arrays for `indices` (0-based). SourceError names the file that failed."""
+    if video.frames_dir and video.frame_files:
+        return [_read_image(video, i) for i in indices]
+    if video.video_file:
+        return _read_video_file(video, indices)
+    raise SourceError(video.path or video.video_id, "video has neither frame files nor a video file")
+
+
+def _read_image(video: Video, i: int) -> np.ndarray:
+    if not 0 <= i < len(video.frame_files):
+        raise SourceError(video.frames_dir, f"frame {i} requested but only {len(video.frame_files)} frames exist")
+    path = os.path.join(video.frames_dir, video.frame_files[i])
+    try:
+        with Image.open(path) as im:
+            arr = np.asarray(im.convert("RGB"))
+    except FileNotFoundError:
+        raise SourceError(path, "frame file is missing") from None
+    except OSError as e:
+        raise SourceError(path, f"frame file cannot be decoded ({e})") from None
+    if arr.shape[:2] != (video.height, video.width):
+        raise SourceError(path, f"frame is {arr.shape[1]}x{arr.shape[0]}, expected {video.width}x{video.height}")
+    return arr
+
+
+def _read_video_file(video: Video, indices: list[int]) -> list[np.ndarray]:
+    path = video.video_file
+    if not os.path.exists(path):
+        raise SourceError(path, "video file is missing")
+    try:
+        import decord
+
+        reader = decord.VideoReader(path)
+        if indices and max(indices) >= len(reader):
+            raise SourceError(path, f"frame {max(indices)} requested but the file has {len(reader)} frames")
+        batch = reader.get_batch(list(indices)).asnumpy()
+        return [np.ascontiguousarray(f) for f in batch]
+    except ImportError:
+        pass
+    except SourceError:
+        raise
+    except Exception as e:  # decord raises its own error types for broken files
+        raise SourceError(path, f"video file cannot be decoded ({e})") from None
+    return _read_video_opencv(path, indices)
+
+
+def _read_video_opencv(path: str, indices: list[int]) -> list[np.ndarray]:
+    import cv2
+
+    cap = cv2.VideoCapture(path)
+    wanted = set(indices)
+    got: dict[int, np.ndarray] = {}
+    i = 0
+    while len(got) < len(wanted):
+        ok, frame = cap.read()
+        if not ok:
+            break
+        if i in wanted:
+            got[i] = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        i += 1
+    cap.release()
+    missing = wanted - got.keys()
+    if missing:
+        raise SourceError(path, f"could not decode frames {sorted(missing)[:5]}")
+    return [got[i] for i in indices]

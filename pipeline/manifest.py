@@ -1,0 +1,94 @@
+"""The build manifest: enough to tell exactly what a build read, with which code, and what it wrote.
+
+Input annotation and video files are listed with size and sha256. Frame-image folders are listed
+with file count, total bytes and a sha256 of their (name, size) listing; with `hash_frames` every
+image's content is hashed too (slow on large sets). Hashes are cached by (path, size, mtime) in
+`OUT/.work/hashes.json` so rebuilds do not re-read unchanged inputs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib.metadata as md
+import json
+import os
+import platform
+import subprocess
+
+from . import __version__
+from .shards import sha256_file
+
+PACKAGES = ("numpy", "pyarrow", "pycocotools", "opencv-python-headless", "datasets", "prefect", "torch", "sam2")
+
+
+class HashCache:
+    def __init__(self, path: str):
+        self.path = path
+        self.data: dict = {}
+        if os.path.exists(path):
+            try:
+                with open(path) as f:
+                    self.data = json.load(f)
+            except (OSError, json.JSONDecodeError):
+                self.data = {}
+
+    def sha256(self, path: str) -> str:
+        st = os.stat(path)
+        key = f"{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}"
+        if key not in self.data:
+            self.data[key] = sha256_file(path)
+        return self.data[key]
+
+    def save(self) -> None:
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.data, f)
+        os.replace(tmp, self.path)
+
+
+def git_commit() -> str | None:
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        out = subprocess.run(["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "-C", here, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def package_versions() -> dict:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = md.version(name)
+        except md.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def describe_input(path: str, hashes: HashCache, hash_frames: bool) -> dict:
+    if os.path.isdir(path):
+        names = sorted(os.listdir(path))
+        sizes = [os.path.getsize(os.path.join(path, n)) for n in names]
+        listing = hashlib.sha256("\n".join(f"{n}\t{s}" for n, s in zip(names, sizes)).encode()).hexdigest()
+        entry = {"path": path, "kind": "frames", "files": len(names), "bytes": sum(sizes), "listing_sha256": listing}
+        if hash_frames:
+            entry["sha256"] = {n: hashes.sha256(os.path.join(path, n)) for n in names}
+        return entry
+    if not os.path.exists(path):
+        return {"path": path, "kind": "file", "missing": True}
+    return {"path": path, "kind": "file", "bytes": os.path.getsize(path), "sha256": hashes.sha256(path)}
+
+
+def code_version() -> dict:
+    return {"vgdata": __version__, "git_commit": git_commit(), "python": platform.python_version(),
+            "packages": package_versions()}
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

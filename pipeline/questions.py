@@ -1,0 +1,40 @@
+"""Question templates and whole-answer forms: the one place they live.
+
+Templates follow Molmo2's data formatter (olmo/preprocessing/data_formatter.py); one is chosen per
+row with the row's seeded generator so that builds are reproducible.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+POINT_COUNT_TEMPLATES = (
+    "Point to {label} in the video and count them.",
+    "Count the {label} in this video, pointing to each one.",
+    "How many {label} are there? Point to each of them.",
+)
+POINT_COUNT_VAL_TEMPLATE = 'How many "{label}" are there in the video?'
+
+TRACK_TEMPLATES = (
+    "Track {label}.",
+    "Track {label} in {fps} FPS.",
+    "Track {label} at {fps} FPS",
+    "track the {label}.",
+)
+
+SINGLE_POINT_TRACK_TEMPLATES = (
+    "Track {input_points} in {fps} FPS.",
+    "Track the object at {input_points} in {fps} FPS.",
+    "Object tracking: {input_points} starting position, {fps} FPS rate.",
+)
+
+
+def choose(templates: tuple[str, ...], rng: np.random.Generator, **fields) -> str:
+    return templates[int(rng.integers(len(templates)))].format(**fields)
+
+
+def point_count_answer(points_text: str, count: int) -> str:
+    """Molmo2's point-then-count answer; 'There are none.' when nothing is there."""
+    if count == 0:
+        return "There are none."
+    return f"Counting the {points_text} shows a total of {count}."

@@ -1,0 +1,84 @@
+"""Temporal sampling: which source frames the datasets look at.
+
+Timestamps lie on the grid k / sampling_fps (k = 0, 1, ...) up to the last frame's time. Each is
+mapped to the nearest *annotated* frame. A timestamp whose nearest annotated frame is further than
+half an annotation interval away (a gap in the annotation) is dropped and reported, never shifted.
+A sampling rate above the annotation rate cannot be served and is an error.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from .errors import SamplingError
+
+_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class SampledFrame:
+    time: float  # seconds on the sampling grid
+    frame: int  # 0-based source frame index
+
+
+@dataclass(frozen=True)
+class DroppedTime:
+    time: float
+    reason: str
+
+
+def check_rate(sampling_fps: float, annotation_fps: float, where: str = "") -> None:
+    """Raise SamplingError when `sampling_fps` asks for more than the annotation gives."""
+    if sampling_fps <= 0:
+        raise SamplingError(f"sampling_fps must be positive, got {sampling_fps}")
+    if sampling_fps > annotation_fps + _EPS:
+        raise SamplingError(
+            f"{where + ': ' if where else ''}sampling at {sampling_fps:g} fps needs annotations at "
+            f"least that dense, but this source is annotated at {annotation_fps:g} fps"
+        )
+
+
+def sample_frames(
+    n_frames: int,
+    fps: float,
+    annotated_frames: list[int] | tuple[int, ...],
+    annotation_fps: float,
+    sampling_fps: float,
+    where: str = "",
+) -> tuple[list[SampledFrame], list[DroppedTime]]:
+    """Return the sampled frames and the grid timestamps that had no annotated frame near them."""
+    check_rate(sampling_fps, annotation_fps, where)
+    if n_frames <= 0 or fps <= 0:
+        raise SamplingError(f"{where}: video has {n_frames} frames at {fps} fps")
+    annotated = sorted(set(int(f) for f in annotated_frames if 0 <= f < n_frames))
+    last_time = (n_frames - 1) / fps
+    tolerance = 0.5 / annotation_fps + _EPS
+    times = [annotated_f / fps for annotated_f in annotated]
+    sampled: list[SampledFrame] = []
+    dropped: list[DroppedTime] = []
+    used: set[int] = set()
+    k = 0
+    while True:
+        t = round(k / sampling_fps, 6)
+        if t > last_time + _EPS:
+            break
+        k += 1
+        if not annotated:
+            dropped.append(DroppedTime(t, "no annotated frame in the video"))
+            continue
+        i = bisect.bisect_left(times, t)
+        candidates = [j for j in (i - 1, i) if 0 <= j < len(times)]
+        best = min(candidates, key=lambda j: (abs(times[j] - t), j))
+        if abs(times[best] - t) > tolerance:
+            dropped.append(
+                DroppedTime(t, f"nearest annotated frame is {abs(times[best] - t):.3f}s away")
+            )
+            continue
+        frame = annotated[best]
+        if frame in used:  # only possible with irregular annotation; never sample a frame twice
+            dropped.append(DroppedTime(t, f"nearest annotated frame {frame} already sampled"))
+            continue
+        used.add(frame)
+        sampled.append(SampledFrame(t, frame))
+    return sampled, dropped

@@ -1,0 +1,72 @@
+"""Arrow schemas of the two datasets and the Hugging Face features they load as.
+
+Track rows carry the MolmoPoint-TrackAny columns with the same names and types; point rows carry
+the public molmo2-academic-video-points columns. Both add `question`, `answer` (the Molmo2 plain
+text) and `source`. Tests check that `datasets.load_dataset("parquet", ...)` yields these features.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+POINT_XY = pa.struct([("x", pa.float64()), ("y", pa.float64())])
+
+POINT_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("subset", pa.string()),
+        ("video_name", pa.string()),
+        ("dataset", pa.string()),
+        ("count", pa.int64()),
+        ("timestamps", pa.list_(pa.float64())),
+        ("points", pa.list_(pa.list_(POINT_XY))),  # per timestamp, x/y on a 0..100 scale
+        ("category", pa.string()),
+        ("video_duration", pa.float64()),
+        ("clip_start_time", pa.float64()),
+        ("clip_end_time", pa.float64()),
+        ("video_path", pa.string()),
+        ("question", pa.string()),
+        ("answer", pa.string()),
+        ("source", pa.string()),
+    ]
+)
+
+TRACK_POINT = pa.struct(
+    [("id", pa.int64()), ("point", pa.list_(pa.float64())), ("occluded", pa.bool_())]
+)
+FRAME_TRAJECTORY = pa.struct(
+    [("frame", pa.int64()), ("time", pa.float64()), ("points", pa.list_(TRACK_POINT))]
+)
+
+TRACK_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("video", pa.string()),
+        ("expression", pa.string()),
+        ("task", pa.string()),
+        ("qid", pa.string()),
+        ("video_path", pa.string()),
+        ("video_source", pa.string()),
+        ("fps", pa.int64()),
+        ("sampling_fps", pa.int64()),
+        ("height", pa.int64()),
+        ("width", pa.int64()),
+        ("n_frames", pa.int64()),
+        ("frame_trajectories", pa.list_(FRAME_TRAJECTORY)),
+        ("mask_id", pa.list_(pa.string())),
+        ("anno_id", pa.list_(pa.string())),
+        ("obj_id", pa.list_(pa.int64())),
+        ("question", pa.string()),
+        ("answer", pa.string()),
+        ("source", pa.string()),
+    ]
+)
+
+DATASET_SCHEMAS = {"AcademicVideoPoint": POINT_SCHEMA, "AcademicVideoTrack": TRACK_SCHEMA}
+
+
+def hf_features(dataset: str):
+    """The `datasets.Features` a shard of `dataset` loads as (datasets imported lazily)."""
+    from datasets import Features
+
+    return Features.from_arrow_schema(DATASET_SCHEMAS[dataset])

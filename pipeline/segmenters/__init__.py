@@ -1,0 +1,38 @@
+"""Box-to-mask segmenters behind one interface.
+
+`get_segmenter(settings)` returns a `Segmenter` by name: `sam2` (the real SAM 2 video predictor,
+GPU when available) or `grabcut` (OpenCV GrabCut per box, no weights, CPU). Instances are cached
+per process so a model is loaded once, not once per video.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .base import SegmentRequest, Segmenter, SegmenterSettings
+
+_CACHE: dict[SegmenterSettings, Segmenter] = {}
+_LOCK = threading.Lock()
+
+
+def get_segmenter(settings: SegmenterSettings) -> Segmenter:
+    with _LOCK:
+        seg = _CACHE.get(settings)
+        if seg is None:
+            if settings.name == "grabcut":
+                from .grabcut import GrabCutSegmenter
+
+                seg = GrabCutSegmenter(settings)
+            elif settings.name == "sam2":
+                from .sam2 import Sam2Segmenter
+
+                seg = Sam2Segmenter(settings)
+            else:
+                from ..errors import ConfigError
+
+                raise ConfigError(f"unknown segmenter {settings.name!r}; choose 'sam2' or 'grabcut'")
+            _CACHE[settings] = seg
+        return seg
+
+
+__all__ = ["Segmenter", "SegmentRequest", "SegmenterSettings", "get_segmenter"]

@@ -1,0 +1,54 @@
+"""The segmenter contract.
+
+A segmenter gets the sampled frames of one video (a list indexed 0..N-1; entry j is the source
+frame sampled at step j) and, per object, its ground-truth boxes on the steps where it is visible.
+It returns, per object, a COCO RLE mask for at least every step that has a box. All objects of a
+video come in one request so a video model can share one image-encoder pass per frame.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..records import Box
+
+
+@dataclass(frozen=True)
+class SegmenterSettings:
+    name: str = "grabcut"
+    # sam2
+    checkpoint: str | None = None
+    model_config: str = "configs/sam2.1/sam2.1_hiera_b+.yaml"
+    image_size: int | None = None  # None: the model config's own (1024)
+    device: str = "auto"  # auto = cuda if available, else cpu
+    reprompt_iou: float = 0.5  # re-prompt where IoU(mask box, gt box) falls below this
+    reprompt_outside: float = 0.2  # ... or where more than this fraction of the mask is outside the box
+    max_reprompt_rounds: int = 10
+    offload_video_to_cpu: bool = False
+    allow_random_weights: bool = False  # tests and speed benchmarks only
+    # grabcut
+    grabcut_iterations: int = 5
+
+
+@dataclass
+class SegmentRequest:
+    frames: list[np.ndarray]  # RGB uint8 HxWx3, one per sampled step
+    boxes: dict[str, dict[int, Box]]  # object id -> {step: box}
+    video_id: str = ""
+
+
+@dataclass
+class SegmentResult:
+    masks: dict[str, dict[int, dict]]  # object id -> {step: RLE}
+    reprompts: dict[str, list[int]] = field(default_factory=dict)  # object id -> steps re-prompted
+
+
+class Segmenter(ABC):
+    name: str
+
+    @abstractmethod
+    def segment(self, request: SegmentRequest) -> SegmentResult:
+        """Masks for every object of one video."""

@@ -1,0 +1,145 @@
+"""SAM 2 video predictor as a box-to-mask segmenter (Molmo2 paper, appendix F.2).
+
+Per video, all objects share one inference state over the *sampled* frames only:
+1. prompt each object with its first visible ground-truth box;
+2. propagate forward through the sampled frames;
+3. find, per object, the first frame (not yet prompted) where the mask disagrees with the
+   ground-truth box: IoU(mask bounding box, box) < `reprompt_iou`, or more than
+   `reprompt_outside` of the mask outside the box; re-prompt there with the box and propagate again
+   from the earliest such frame; repeat up to `max_reprompt_rounds` times.
+
+Frames are handed to SAM 2 from memory: its `init_state` only takes a JPEG folder or an mp4, so
+the frame loader it calls is swapped, for the duration of the call, for one that returns the
+already decoded sampled frames (no JPEG round trip, no decoding of unsampled frames).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager, nullcontext
+
+import numpy as np
+from PIL import Image
+
+from .. import masks as M
+from ..errors import ConfigError
+from .base import SegmentRequest, SegmentResult, Segmenter, SegmenterSettings
+
+IMG_MEAN = (0.485, 0.456, 0.406)
+IMG_STD = (0.229, 0.224, 0.225)
+
+
+def resolve_device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+class Sam2Segmenter(Segmenter):
+    name = "sam2"
+
+    def __init__(self, settings: SegmenterSettings):
+        try:
+            import torch
+            from sam2.build_sam import build_sam2_video_predictor
+        except ImportError as e:
+            raise ConfigError(f"the sam2 segmenter needs the `sam2` package and torch ({e}); run `make install`") from None
+        if settings.checkpoint is None and not settings.allow_random_weights:
+            raise ConfigError("the sam2 segmenter needs a checkpoint: pass --checkpoint PATH (e.g. sam2.1_hiera_base_plus.pt)"
+                              " and the matching --model-config")
+        if settings.checkpoint is not None and not os.path.exists(settings.checkpoint):
+            raise ConfigError(f"SAM 2 checkpoint not found: {settings.checkpoint}")
+        self.settings = settings
+        self.device = resolve_device(settings.device)
+        overrides = [f"++model.image_size={settings.image_size}"] if settings.image_size else []
+        self.predictor = build_sam2_video_predictor(
+            settings.model_config, ckpt_path=settings.checkpoint, device=self.device, hydra_overrides_extra=overrides
+        )
+        self._torch = torch
+        self._lock = threading.Lock()  # one video at a time per predictor
+
+    # -- state from in-memory frames -------------------------------------------------------------
+    def _frames_tensor(self, frames: list[np.ndarray]):
+        torch = self._torch
+        size = self.predictor.image_size
+        arr = np.stack([np.asarray(Image.fromarray(f).resize((size, size))) for f in frames])
+        images = torch.from_numpy(arr).permute(0, 3, 1, 2).float().div_(255.0)
+        mean = torch.tensor(IMG_MEAN)[:, None, None]
+        std = torch.tensor(IMG_STD)[:, None, None]
+        images = (images - mean) / std
+        if not self.settings.offload_video_to_cpu:
+            images = images.to(self.device)
+        return images
+
+    @contextmanager
+    def _frames_loader(self, frames: list[np.ndarray]):
+        import sam2.sam2_video_predictor as vp
+
+        height, width = frames[0].shape[:2]
+        images = self._frames_tensor(frames)
+        original = vp.load_video_frames
+        vp.load_video_frames = lambda **_: (images, height, width)
+        try:
+            yield
+        finally:
+            vp.load_video_frames = original
+
+    # -- segmentation ----------------------------------------------------------------------------
+    def segment(self, request: SegmentRequest) -> SegmentResult:
+        torch = self._torch
+        objects = {oid: boxes for oid, boxes in request.boxes.items() if boxes}
+        result = SegmentResult(masks={oid: {} for oid in request.boxes}, reprompts={oid: [] for oid in request.boxes})
+        if not objects:
+            return result
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.device.startswith("cuda") else nullcontext()
+        with self._lock, torch.inference_mode(), autocast:
+            with self._frames_loader(request.frames):
+                state = self.predictor.init_state(
+                    video_path="<in-memory frames>", offload_video_to_cpu=self.settings.offload_video_to_cpu
+                )
+            try:
+                self._track(state, objects, result)
+            finally:
+                del state
+                if self.device.startswith("cuda"):
+                    torch.cuda.empty_cache()
+        return result
+
+    def _track(self, state, objects: dict, result: SegmentResult) -> None:
+        s = self.settings
+        sam_id = {oid: i + 1 for i, oid in enumerate(objects)}
+        our_id = {v: k for k, v in sam_id.items()}
+        first = {oid: min(boxes) for oid, boxes in objects.items()}
+        prompted = {oid: {first[oid]} for oid in objects}
+        for oid, step in first.items():
+            self.predictor.add_new_points_or_box(state, frame_idx=step, obj_id=sam_id[oid], box=list(objects[oid][step]))
+        start, rounds = min(first.values()), 0
+        while True:
+            for step, obj_ids, logits in self.predictor.propagate_in_video(state, start_frame_idx=start):
+                binary = (logits[:, 0] > 0.0).cpu().numpy()
+                for k, sid in enumerate(obj_ids):
+                    oid = our_id[sid]
+                    if step >= first[oid]:
+                        result.masks[oid][step] = M.encode(binary[k])
+            if rounds >= s.max_reprompt_rounds:
+                break
+            new = {}
+            for oid, boxes in objects.items():
+                for step in sorted(boxes):
+                    if step in prompted[oid]:
+                        continue
+                    rle = result.masks[oid].get(step)
+                    if (M.box_mask_agreement(rle, boxes[step]) < s.reprompt_iou
+                            or (rle is not None and M.outside_fraction(rle, boxes[step]) > s.reprompt_outside)):
+                        new[oid] = step
+                        break
+            if not new:
+                break
+            for oid, step in new.items():
+                self.predictor.add_new_points_or_box(state, frame_idx=step, obj_id=sam_id[oid], box=list(objects[oid][step]))
+                prompted[oid].add(step)
+                result.reprompts[oid].append(step)
+            start, rounds = min(new.values()), rounds + 1
