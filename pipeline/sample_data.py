@@ -60,9 +60,9 @@ def background(seed: int, width: int = WIDTH, height: int = HEIGHT) -> np.ndarra
     return np.clip(base + stripes + grain, 0, 255).astype(np.uint8)
 
 
-def _shape_mask(s: Shape, t: int, width: int, height: int) -> np.ndarray:
+def _shape_mask(s: Shape, t: int, width: int, height: int, amodal: bool = False) -> np.ndarray:
     m = np.zeros((height, width), np.uint8)
-    if s.hidden and s.hidden[0] <= t < s.hidden[1]:
+    if not amodal and s.hidden and s.hidden[0] <= t < s.hidden[1]:
         return m.astype(bool)
     cx, cy = s.start[0] + s.velocity[0] * t, s.start[1] + s.velocity[1] * t
     hw, hh = s.size
@@ -84,7 +84,10 @@ def _shape_mask(s: Shape, t: int, width: int, height: int) -> np.ndarray:
 
 
 def render(scene: Scene, width: int = WIDTH, height: int = HEIGHT):
-    """Frames (RGB uint8), visible masks {t: {id: mask}}, full (amodal) masks {t: {id: mask}}."""
+    """Frames (RGB uint8), visible masks {t: {id: mask}}, amodal masks {t: {id: mask}}.
+
+    Amodal masks ignore occlusion and hiding (where the object is, as a MOT box says); visible masks
+    are the pixels that show the object."""
     bg = background(scene.seed, width, height)
     rng = np.random.default_rng(scene.seed + 1)
     frames, visible, full = [], [], []
@@ -104,7 +107,7 @@ def render(scene: Scene, width: int = WIDTH, height: int = HEIGHT):
                 vis[k][y0:y1, x0:x1] = False
         frames.append(img)
         visible.append(vis)
-        full.append(masks)
+        full.append({s.obj_id: _shape_mask(s, t, width, height, amodal=True) for s in order})
     return frames, visible, full
 
 

@@ -1,6 +1,7 @@
 """Temporal sampling: which source frames the datasets look at.
 
-Timestamps lie on the grid k / sampling_fps (k = 0, 1, ...) up to the last frame's time. Each is
+Timestamps lie on the grid k / sampling_fps (k = 0, 1, ...) up to the last annotated frame's time
+(a video tail past its last annotation is not sampled). Each is
 mapped to the nearest *annotated* frame. A timestamp whose nearest annotated frame is further than
 half an annotation interval away (a gap in the annotation) is dropped and reported, never shifted.
 A sampling rate above the annotation rate cannot be served and is an error.
@@ -52,9 +53,9 @@ def sample_frames(
     if n_frames <= 0 or fps <= 0:
         raise SamplingError(f"{where}: video has {n_frames} frames at {fps} fps")
     annotated = sorted(set(int(f) for f in annotated_frames if 0 <= f < n_frames))
-    last_time = (n_frames - 1) / fps
     tolerance = 0.5 / annotation_fps + _EPS
     times = [annotated_f / fps for annotated_f in annotated]
+    last_time = min((n_frames - 1) / fps, times[-1] + tolerance) if times else (n_frames - 1) / fps
     sampled: list[SampledFrame] = []
     dropped: list[DroppedTime] = []
     used: set[int] = set()

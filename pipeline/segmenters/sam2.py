@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 
 import numpy as np
 from PIL import Image
@@ -94,7 +94,9 @@ class Sam2Segmenter(Segmenter):
         result = SegmentResult(masks={oid: {} for oid in request.boxes}, reprompts={oid: [] for oid in request.boxes})
         if not objects:
             return result
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.device.startswith("cuda") else nullcontext()
+        # SAM 2 stores its memory features in bfloat16 whatever the device, so it must run under
+        # bfloat16 autocast on the CPU as well (float32 matmuls then fail on mixed dtypes).
+        autocast = torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16)
         with self._lock, torch.inference_mode(), autocast:
             with self._frames_loader(request.frames):
                 state = self.predictor.init_state(

@@ -1,0 +1,55 @@
+"""Shared fixtures: the bundled sample written once per session, and one local build of it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+REAL_FIXTURES = REPO.parent / "shared" / "fixtures" / "real"
+
+
+def real_fixture(name: str) -> Path:
+    path = REAL_FIXTURES / name
+    if not path.exists():
+        pytest.skip(f"real fixture {name} not found at {path} (the ../shared checkout is absent)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory) -> Path:
+    from pipeline.sample_data import write_sample
+
+    out = tmp_path_factory.mktemp("sample")
+    write_sample(str(out))
+    return out
+
+
+def demo_config(sample_dir: Path, out: Path, **overrides):
+    from pipeline.config import config_from_dict
+
+    raw = {
+        "out": str(out),
+        "segmenter": {"name": "grabcut"},
+        "sources": [
+            {"name": "sav", "root": str(sample_dir / "sav")},
+            {"name": "mot", "root": str(sample_dir / "mot")},
+            {"name": "lasot", "root": str(sample_dir / "lasot")},
+        ],
+    }
+    raw.update(overrides)
+    return config_from_dict(raw)
+
+
+@pytest.fixture(scope="session")
+def built(sample_dir, tmp_path_factory):
+    """(config, summary) of one local build of the whole sample."""
+    from pipeline.build import run_build
+
+    cfg = demo_config(sample_dir, tmp_path_factory.mktemp("build"))
+    summary = run_build(cfg, echo=lambda s: None)
+    return cfg, summary

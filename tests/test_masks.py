@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+
+from pipeline import masks as M
+
+
+def disc(h=60, w=80, cx=40, cy=30, r=20):
+    yy, xx = np.mgrid[:h, :w]
+    return (xx + 0.5 - cx) ** 2 + (yy + 0.5 - cy) ** 2 <= r * r
+
+
+def test_rle_round_trip_and_uncompressed_counts():
+    m = disc()
+    rle = M.encode(m)
+    assert isinstance(rle["counts"], str) and rle["size"] == [60, 80]
+    assert (M.decode(rle) == m).all()
+    # uncompressed (list) counts, as in YouTube-VIS style JSON
+    flat = m.flatten(order="F").astype(np.uint8)
+    counts, cur, run = [], 0, 0
+    for v in flat:
+        if v != cur:
+            counts.append(run)
+            cur, run = v, 0
+        run += 1
+    counts.append(run)
+    assert (M.decode({"size": [60, 80], "counts": counts}) == m).all()
+    assert M.area(rle) == int(m.sum())
+
+
+def test_mask_box_is_tight_and_exclusive():
+    m = np.zeros((10, 10), bool)
+    m[2:5, 3:8] = True
+    assert M.mask_box(M.encode(m)) == (3, 2, 8, 5)
+    assert M.mask_box(M.encode(np.zeros((10, 10), bool))) is None
+
+
+def test_chosen_iou_is_bbox_iou_not_region_iou():
+    """A perfect disc mask agrees fully with its box; its box-region IoU is only ~pi/4."""
+    m = disc()
+    rle = M.encode(m)
+    box = M.mask_box(rle)
+    assert M.box_mask_agreement(rle, box) == pytest.approx(1.0)
+    region = M.mask_iou(rle, M.box_rle(box, 60, 80))
+    assert region == pytest.approx(np.pi / 4, abs=0.03)
+    # a misplaced mask scores low
+    shifted = M.encode(disc(cx=65, cy=30, r=10))
+    assert M.box_mask_agreement(shifted, box) < 0.3
+    assert M.box_mask_agreement(None, box) == 0.0
+
+
+def test_outside_fraction():
+    m = np.zeros((20, 20), bool)
+    m[0:10, 0:10] = True
+    assert M.outside_fraction(M.encode(m), (0, 0, 5, 10)) == pytest.approx(0.5)
+    assert M.outside_fraction(M.encode(m), (0, 0, 20, 20)) == 0.0
+
+
+def test_box_iou_and_clip():
+    assert M.box_iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(50 / 150)
+    assert M.clip_box((-5, -5, 10, 10), 8, 8) == (0, 0, 8, 8)
+    assert M.clip_box((20, 20, 30, 30), 8, 8) is None
+
+
+def test_polygons():
+    rle = M.polygons_to_rle([[0, 0, 10, 0, 10, 10, 0, 10]], 20, 20)
+    assert 90 <= M.area(rle) <= 121
+    assert mask_utils.area({"size": rle["size"], "counts": rle["counts"].encode()}) == M.area(rle)
