@@ -50,6 +50,9 @@ def grabcut_mask(frame_rgb: np.ndarray, box: Box, iterations: int = 5) -> np.nda
     rect = (x0 - cx0, y0 - cy0, bw, bh)
     gc = np.zeros(crop.shape[:2], dtype=np.uint8)
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    # GrabCut seeds its colour models with k-means on OpenCV's (per-thread) global RNG: reseed it
+    # so the same frame and box always give the same mask, whatever ran before.
+    cv2.setRNGSeed(0)
     try:
         cv2.grabCut(crop, gc, rect, bgd, fgd, iterations, cv2.GC_INIT_WITH_RECT)
     except cv2.error:
