@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Write the bundled synthetic sample: small deterministic videos in the real "
                                    "layouts of SA-V, MOTChallenge and LaSOT, with true masks under DIR/_truth.")
     p.add_argument("dir", help="where to write the sample")
+    p.add_argument("--force", action="store_true", help="rewrite it even if a complete sample is already there")
 
     from converters import SOURCES
 
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sample":
             from pipeline.sample_data import write_sample
 
-            roots = write_sample(args.dir)
+            roots = write_sample(args.dir, force=args.force)
             for name, root in roots.items():
                 print(f"{name}: {root}")
             print(f"true masks: {os.path.join(args.dir, '_truth')}")

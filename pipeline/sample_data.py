@@ -284,10 +284,26 @@ def write_sav(out: str) -> str:
     return root
 
 
-def write_sample(out: str) -> dict[str, str]:
-    """Write the whole sample under `out`; returns {source: root}."""
+SAMPLE_VERSION = "1"
+MARKER = ".vgdata-sample"
+
+
+def write_sample(out: str, force: bool = False) -> dict[str, str]:
+    """Write the whole sample under `out`; returns {source: root}.
+
+    A complete sample of this version is left as it is (unless `force`), so its files keep their
+    timestamps and a rebuild over it can reuse its per-video results."""
+    roots = {name: os.path.join(out, name) for name in ("sav", "mot", "lasot")}
+    marker = os.path.join(out, MARKER)
+    if not force and os.path.exists(marker) and open(marker).read().strip() == SAMPLE_VERSION:
+        return roots
     os.makedirs(out, exist_ok=True)
-    return {"sav": write_sav(out), "mot": write_mot(out), "lasot": write_lasot(out)}
+    if os.path.exists(marker):
+        os.remove(marker)
+    write_sav(out), write_mot(out), write_lasot(out)
+    with open(marker, "w") as f:
+        f.write(SAMPLE_VERSION + "\n")
+    return roots
 
 
 def load_truth(out: str, source: str, video: str) -> dict[int, dict[str, dict]]:

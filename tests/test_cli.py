@@ -51,3 +51,16 @@ def test_sample_command(tmp_path, capsys):
     assert main(["sample", str(tmp_path / "s")]) == 0
     assert os.path.exists(tmp_path / "s" / "mot" / "train" / "SAMPLE-01" / "seqinfo.ini")
     assert "true masks" in capsys.readouterr().out
+
+
+def test_sample_is_not_rewritten_unless_forced(tmp_path):
+    from pipeline.sample_data import write_sample
+
+    write_sample(str(tmp_path))
+    gt = tmp_path / "mot" / "train" / "SAMPLE-01" / "gt" / "gt.txt"
+    stamp = os.stat(gt).st_mtime_ns
+    write_sample(str(tmp_path))
+    assert os.stat(gt).st_mtime_ns == stamp
+    gt.write_text("edited")
+    write_sample(str(tmp_path), force=True)
+    assert gt.read_text() != "edited"
