@@ -89,8 +89,6 @@ def run_build(cfg: BuildConfig, map_videos: MapVideos = sequential_map, echo: Ca
         echo(describe_result(i, len(refs), r))
     summary = write_outputs(cfg, results)
     summary["seconds"] = round(time.perf_counter() - t0, 2)
-    with open(os.path.join(cfg.out, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=2)
     return summary
 
 
@@ -132,6 +130,8 @@ def write_outputs(cfg: BuildConfig, results: list[VideoResult]) -> dict:
     with open(tmp, "w") as f:
         json.dump(manifest, f, indent=2, default=str)
     os.replace(tmp, os.path.join(cfg.out, "build_manifest.json"))
+    with open(os.path.join(cfg.out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
     return summary
 
 
@@ -157,7 +157,7 @@ def summarise(cfg: BuildConfig, results: list[VideoResult], rejects: list[Reject
     return {
         "out": os.path.abspath(cfg.out), "segmenter": cfg.segmenter.name, "sampling_fps": cfg.sampling_fps,
         "sources": per_source, "rejects_by_reason": dict(sorted(by_reason.items())),
-        "shards": len(shards), "rows": {d: sum(s["rows"] for s in shards if s["dataset"] == d) for d, _, _ in DATASETS},
+        "shards": len(shards), "shard_files": [s["path"] for s in shards], "rows": {d: sum(s["rows"] for s in shards if s["dataset"] == d) for d, _, _ in DATASETS},
     }
 
 
@@ -169,6 +169,7 @@ def format_summary(summary: dict) -> str:
                      f"{s['tracks_kept']} dropped {s['tracks_dropped']}, rows {s['point_rows']} point + "
                      f"{s['track_rows']} track" + (f" ({s['cached_videos']} videos reused)" if s["cached_videos"] else ""))
     lines.append(f"  shards: {summary['shards']}; rows: " + ", ".join(f"{k} {v}" for k, v in summary["rows"].items()))
+    lines += [f"    {os.path.join(summary['out'], path)}" for path in summary.get("shard_files", [])]
     if summary["rejects_by_reason"]:
         lines.append("  dropped (see rejects.parquet):")
         lines += [f"    {n:5d}  {reason}" for reason, n in summary["rejects_by_reason"].items()]

@@ -85,6 +85,11 @@ def object_tracks(record: VideoRecord, sampled: list[SampledFrame]) -> tuple[lis
     return tracks, rejects
 
 
+def video_path(record: VideoRecord, root: str) -> str:
+    """The video's file or frame folder relative to the source root (as rows store it)."""
+    return os.path.relpath(record.video.path, root) if record.video.path else ""
+
+
 def _xy100(p: P.Point, width: int, height: int) -> dict:
     return {"x": 100.0 * p.x / width, "y": 100.0 * p.y / height}
 
@@ -149,7 +154,7 @@ def point_rows(
                 "video_duration": v.duration,
                 "clip_start_time": float(start),
                 "clip_end_time": float(end),
-                "video_path": os.path.relpath(v.path, root) if v.path else "",
+                "video_path": video_path(record, root),
                 "question": question,
                 "answer": Q.point_count_answer(text, len(firsts)),
                 "source": v.source,
@@ -192,9 +197,8 @@ def track_rows(
 ) -> tuple[list[dict], list[Reject]]:
     v = record.video
     rows, rejects = [], []
-    video_path = os.path.relpath(v.path, root) if v.path else ""
     base = {
-        "video": v.video_id, "video_path": video_path, "video_source": v.source,
+        "video": v.video_id, "video_path": video_path(record, root), "video_source": v.source,
         "fps": int(round(v.fps)), "sampling_fps": int(settings.sampling_fps),
         "height": v.height, "width": v.width, "n_frames": v.n_frames, "source": v.source,
     }

@@ -163,3 +163,14 @@ def test_bad_video_is_rejected_with_its_file_and_the_build_goes_on(sample_dir, t
     assert summary["sources"]["mot/train"]["videos_ok"] == 0
     assert summary["sources"]["sav/train"]["track_rows"] == 3  # the rest of the build went on
     assert summary["sources"]["lasot/train"]["videos_ok"] == 1
+
+
+def test_seed_changes_points_but_not_counts(built, sample_dir, tmp_path):
+    cfg, _ = built
+    other = demo_config(sample_dir, tmp_path / "seed1", seed=1)
+    run_build(other, echo=lambda s: None)
+    a = pq.read_table(os.path.join(cfg.out, "AcademicVideoPoint/mot/train-00000-of-00001.parquet")).to_pylist()
+    b = pq.read_table(os.path.join(other.out, "AcademicVideoPoint/mot/train-00000-of-00001.parquet")).to_pylist()
+    assert [r["count"] for r in a] == [r["count"] for r in b]
+    assert [r["timestamps"] for r in a] == [r["timestamps"] for r in b]
+    assert [r["points"] for r in a] != [r["points"] for r in b]

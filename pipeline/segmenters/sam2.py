@@ -58,6 +58,10 @@ class Sam2Segmenter(Segmenter):
         self.predictor = build_sam2_video_predictor(
             settings.model_config, ckpt_path=settings.checkpoint, device=self.device, hydra_overrides_extra=overrides
         )
+        # SAM 2 draws a tqdm bar per propagation; the build prints its own per-video progress.
+        import sam2.sam2_video_predictor as vp
+
+        vp.tqdm = lambda iterable, *args, **kwargs: iterable
         self._torch = torch
         self._lock = threading.Lock()  # one video at a time per predictor
 

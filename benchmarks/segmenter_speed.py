@@ -1,0 +1,96 @@
+"""Box-to-mask speed: frames per second of a segmenter over the sample's box videos.
+
+    python benchmarks/segmenter_speed.py                       # GrabCut, and SAM 2 tiny (random weights) at 512 on CPU
+    python benchmarks/segmenter_speed.py --sam2-only --image-size 1024 --model-config configs/sam2.1/sam2.1_hiera_b+.yaml
+    python benchmarks/segmenter_speed.py --checkpoint sam2.1_hiera_base_plus.pt --frames 64 --objects 4
+
+Random weights run at the true speed of the architecture (quality is meaningless). Each video is
+the sample's MOT SAMPLE-01 scene rendered for `--frames` sampled frames with `--objects` objects
+prompted; fps counts sampled frames processed per second, re-prompt rounds included (the
+benchmark caps them with --max-reprompt-rounds, default 0, so that the figure is one propagation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+from pipeline.sample_data import Scene, Shape, render  # noqa: E402
+from pipeline.segmenters import SegmentRequest, get_segmenter  # noqa: E402
+from pipeline.segmenters.base import SegmenterSettings  # noqa: E402
+
+
+def scene_request(n_frames: int, n_objects: int, width: int, height: int) -> SegmentRequest:
+    rng = np.random.default_rng(0)
+    shapes = [Shape(i + 1, "person", tuple(int(c) for c in rng.integers(60, 255, 3)), (width // 25, height // 8),
+                    (float(rng.uniform(0.15, 0.85) * width), float(rng.uniform(0.3, 0.7) * height)),
+                    (float(rng.uniform(-3, 3)), float(rng.uniform(-1, 1))), z=i) for i in range(n_objects)]
+    frames, _, full = render(Scene(shapes, n_frames, seed=5), width, height)
+    boxes = {}
+    for s in shapes:
+        boxes[str(s.obj_id)] = {}
+        for j in range(n_frames):
+            ys, xs = np.nonzero(full[j][s.obj_id])
+            if len(xs):
+                boxes[str(s.obj_id)][j] = (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
+    return SegmentRequest(frames, boxes, "bench")
+
+
+def bench(settings: SegmenterSettings, request: SegmentRequest, repeats: int) -> dict:
+    t0 = time.perf_counter()
+    seg = get_segmenter(settings)
+    load = time.perf_counter() - t0
+    seg.segment(request)  # warm-up (allocations, kernels)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        seg.segment(request)
+        times.append(time.perf_counter() - t0)
+    best = min(times)
+    n = len(request.frames)
+    return {"load_s": load, "best_s": best, "median_s": float(np.median(times)), "fps": n / best,
+            "device": getattr(seg, "device", "cpu")}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--frames", type=int, default=8)
+    p.add_argument("--objects", type=int, default=3)
+    p.add_argument("--width", type=int, default=320)
+    p.add_argument("--height", type=int, default=240)
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--model-config", default="configs/sam2.1/sam2.1_hiera_t.yaml")
+    p.add_argument("--image-size", type=int, default=512)
+    p.add_argument("--checkpoint")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--max-reprompt-rounds", type=int, default=0)
+    p.add_argument("--sam2-only", action="store_true")
+    p.add_argument("--grabcut-only", action="store_true")
+    a = p.parse_args()
+    request = scene_request(a.frames, a.objects, a.width, a.height)
+    print(f"machine: {platform.machine()} {os.cpu_count()} cpus; video {a.width}x{a.height}, "
+          f"{a.frames} sampled frames, {a.objects} objects")
+    runs = []
+    if not a.sam2_only:
+        runs.append(("grabcut", SegmenterSettings(name="grabcut")))
+    if not a.grabcut_only:
+        runs.append((f"sam2 {os.path.basename(a.model_config)} @{a.image_size}"
+                     f" ({'checkpoint' if a.checkpoint else 'random weights'})",
+                     SegmenterSettings(name="sam2", model_config=a.model_config, image_size=a.image_size,
+                                       checkpoint=a.checkpoint, allow_random_weights=a.checkpoint is None,
+                                       device=a.device, max_reprompt_rounds=a.max_reprompt_rounds)))
+    for name, settings in runs:
+        r = bench(settings, request, a.repeats)
+        print(f"{name:55s} device {r['device']:5s} load {r['load_s']:6.2f}s  best {r['best_s']:7.2f}s  "
+              f"median {r['median_s']:7.2f}s  {r['fps']:8.2f} frames/s ({r['fps'] * a.objects:8.2f} object-frames/s)")
+
+
+if __name__ == "__main__":
+    main()
