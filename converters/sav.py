@@ -40,6 +40,7 @@ class SavConverter(Converter):
     def load(self, ref: VideoRef) -> VideoRecord:
         objects: list[TrackedObject] = []
         meta = None
+        n_annotated = 0
         for path in ref.files:
             kind = "auto" if path.endswith("_auto.json") else "manual"
             data = _read_json(path)
@@ -49,9 +50,9 @@ class SavConverter(Converter):
             elif m != meta:
                 raise SourceError(path, f"video size/length {m} differs from the manual file's {meta}")
             objects += _masklets(path, data, kind, m)
+            n_annotated = max(n_annotated, len(data["masklet"]))
         height, width, n_frames, fps, stride = meta
         mp4 = os.path.join(ref.location, f"{ref.video_id}.mp4")
-        n_annotated = max((max(o.frames) // stride + 1 for o in objects if o.frames), default=0)
         video = Video(
             source=ref.source, split=ref.split, video_id=ref.video_id, width=width, height=height,
             n_frames=n_frames, fps=fps, annotation_fps=fps / stride,

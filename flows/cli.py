@@ -17,7 +17,7 @@ import os
 import sys
 
 from pipeline.config import BuildConfig, SourceSpec, load_config
-from pipeline.errors import ConfigError, VgdataError
+from pipeline.errors import VgdataError
 from pipeline.segmenters.base import SegmenterSettings
 
 GRABCUT_NOTE = ("note: segmenter 'grabcut' turns boxes into masks with OpenCV GrabCut (CPU, no weights): "
@@ -104,10 +104,7 @@ def run(cfg: BuildConfig, runner: str) -> dict:
 
     if cfg.segmenter.name == "grabcut" and any(load_manifest(s.name)["kind"] == "box" for s in cfg.sources):
         print(GRABCUT_NOTE)
-    if cfg.segmenter.name == "sam2" and any(load_manifest(s.name)["kind"] == "box" for s in cfg.sources):
-        if not cfg.segmenter.checkpoint and not cfg.segmenter.allow_random_weights:
-            raise ConfigError("box sources need masks: pass --checkpoint PATH for SAM 2, or --segmenter grabcut")
-    if runner == "local":
+    if runner == "local":  # the same checks run in the flow: discover() validates before any work
         from pipeline.build import format_summary, run_build
 
         summary = run_build(cfg)

@@ -43,8 +43,20 @@ MapVideos = Callable[[Callable[[VideoRef, BuildConfig], VideoResult], list[Video
 DATASETS = (("AcademicVideoPoint", "point_rows", POINT_SCHEMA), ("AcademicVideoTrack", "track_rows", TRACK_SCHEMA))
 
 
+def check_segmenter(cfg: BuildConfig) -> None:
+    """Fail before any work when box sources need SAM 2 weights that were not given."""
+    seg = cfg.segmenter
+    needs_masks = any(load_manifest(s.name)["kind"] == "box" for s in cfg.sources)
+    if needs_masks and seg.name == "sam2" and not seg.checkpoint and not seg.allow_random_weights:
+        raise ConfigError("box sources need masks: pass --checkpoint PATH (SAM 2 weights) with --model-config, "
+                          "or use --segmenter grabcut")
+    if needs_masks and seg.checkpoint and not os.path.exists(seg.checkpoint):
+        raise ConfigError(f"SAM 2 checkpoint not found: {seg.checkpoint}")
+
+
 def discover(cfg: BuildConfig) -> list[VideoRef]:
     """All videos of all configured sources. A missing root fails the build, naming the path."""
+    check_segmenter(cfg)
     refs: list[VideoRef] = []
     for spec in cfg.sources:
         manifest = load_manifest(spec.name)

@@ -106,11 +106,10 @@ def _process_record(ref: VideoRef, record: VideoRecord, cfg: BuildConfig) -> Vid
     settings = RowSettings(cfg.sampling_fps, cfg.seed, cfg.max_clip_seconds)
     tracks, rej = object_tracks(record, sampled)
     res.rejects += rej
-    root = ref.root
-    rows, rej = point_rows(record, sampled, tracks, settings, root, incomplete)
-    res.point_rows, res.rejects = rows, res.rejects + rej
-    rows, rej = track_rows(record, sampled, tracks, settings, root, incomplete)
-    res.track_rows, res.rejects = rows, res.rejects + rej
+    res.point_rows, rej = point_rows(record, sampled, tracks, settings, ref.root, incomplete)
+    res.rejects += rej
+    res.track_rows, rej = track_rows(record, sampled, tracks, settings, ref.root, incomplete)
+    res.rejects += rej
     return res
 
 

@@ -110,11 +110,12 @@ def point_rows(
             by_label[t.obj.label].append(t)
     if not by_label or not sampled:
         return rows, rejects
-    clip_len = settings.max_clip_seconds
-    n_windows = max(1, math.ceil((sampled[-1].time + 1e-6) / clip_len)) if clip_len else 1
+    clip_len = settings.max_clip_seconds or math.inf  # 0/None: one window, the whole video
+    n_windows = 1 if math.isinf(clip_len) else max(1, math.ceil((sampled[-1].time + 1e-6) / clip_len))
     for w in range(n_windows):
-        start, end = (w * clip_len, min((w + 1) * clip_len, v.duration)) if clip_len else (0.0, v.duration)
-        window = [i for i, s in enumerate(sampled) if start - 1e-6 <= s.time < start + clip_len - 1e-6] if clip_len else list(range(len(sampled)))
+        start = 0.0 if math.isinf(clip_len) else w * clip_len
+        end = min(start + clip_len, v.duration)
+        window = [i for i, s in enumerate(sampled) if start - 1e-6 <= s.time < start + clip_len - 1e-6]
         for li, label in enumerate(sorted(by_label)):
             row_id = f"{v.source}/{v.split}/{v.video_id}/points/{w:03d}-{li:03d}"
             if label in incomplete_labels:
