@@ -57,8 +57,7 @@ def build_flow(config: dict) -> dict:
     """Build AcademicVideoPoint and AcademicVideoTrack from the sources in `config`."""
     cfg = config_from_dict(config)
     refs = discover_task(cfg)
-    print(f"vgdata: {len(refs)} videos from {', '.join(f'{s.name}/{s.split}' for s in cfg.sources)}; "
-          f"segmenter {cfg.segmenter.name}; sampling {cfg.sampling_fps} fps; out {cfg.out}")
+    print(B.describe_start(cfg, refs))
     futures = [process_video_task.submit(ref, cfg) for ref in refs]
     results = []
     for i, fut in enumerate(futures, 1):

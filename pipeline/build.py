@@ -34,6 +34,7 @@ from .process import VideoResult, process_video_cached
 from .rejects import Reject, rejects_table
 from .sampling import check_rate
 from .schemas import POINT_SCHEMA, TRACK_SCHEMA
+from .segmenters.base import check_sam2_settings
 from .shards import write_shards
 
 log = logging.getLogger("vgdata")
@@ -45,13 +46,8 @@ DATASETS = (("AcademicVideoPoint", "point_rows", POINT_SCHEMA), ("AcademicVideoT
 
 def check_segmenter(cfg: BuildConfig) -> None:
     """Fail before any work when box sources need SAM 2 weights that were not given."""
-    seg = cfg.segmenter
-    needs_masks = any(load_manifest(s.name)["kind"] == "box" for s in cfg.sources)
-    if needs_masks and seg.name == "sam2" and not seg.checkpoint and not seg.allow_random_weights:
-        raise ConfigError("box sources need masks: pass --checkpoint PATH (SAM 2 weights) with --model-config, "
-                          "or use --segmenter grabcut")
-    if needs_masks and seg.checkpoint and not os.path.exists(seg.checkpoint):
-        raise ConfigError(f"SAM 2 checkpoint not found: {seg.checkpoint}")
+    if cfg.segmenter.name == "sam2" and any(load_manifest(s.name)["kind"] == "box" for s in cfg.sources):
+        check_sam2_settings(cfg.segmenter)
 
 
 def discover(cfg: BuildConfig) -> list[VideoRef]:
@@ -81,6 +77,11 @@ def sequential_map(fn, refs: list[VideoRef], cfg: BuildConfig) -> Iterable[Video
         yield fn(ref, cfg)
 
 
+def describe_start(cfg: BuildConfig, refs: list[VideoRef]) -> str:
+    return (f"vgdata: {len(refs)} videos from {', '.join(f'{s.name}/{s.split}' for s in cfg.sources)}; "
+            f"segmenter {cfg.segmenter.name}; sampling {cfg.sampling_fps} fps; out {cfg.out}")
+
+
 def describe_result(i: int, n: int, r: VideoResult) -> str:
     kept = sum(t["kept"] for t in r.tracks)
     status = "ok" if r.ok else "REJECTED: " + "; ".join(f"{x.reason} ({x.file}: {x.detail})" for x in r.rejects if x.level == "video")
@@ -93,8 +94,7 @@ def run_build(cfg: BuildConfig, map_videos: MapVideos = sequential_map, echo: Ca
     t0 = time.perf_counter()
     os.makedirs(cfg.out, exist_ok=True)
     refs = discover(cfg)
-    echo(f"vgdata: {len(refs)} videos from {', '.join(f'{s.name}/{s.split}' for s in cfg.sources)}; "
-         f"segmenter {cfg.segmenter.name}; sampling {cfg.sampling_fps} fps; out {cfg.out}")
+    echo(describe_start(cfg, refs))
     results: list[VideoResult] = []
     for i, r in enumerate(map_videos(process_video_cached, refs, cfg), 1):
         results.append(r)

@@ -113,10 +113,8 @@ def _process_record(ref: VideoRef, record: VideoRecord, cfg: BuildConfig) -> Vid
     return res
 
 
-def _segment_and_filter(record: VideoRecord, sampled, cfg: BuildConfig, res: VideoResult) -> set[str]:
-    """Masks for box objects on the sampled frames; drops tracks that fail the filter.
-
-    Returns the labels that lost a track (their count and track rows would be wrong)."""
+def sampled_boxes(record: VideoRecord, sampled) -> dict[str, dict[int, tuple]]:
+    """Per box object, its clipped ground-truth box on each sampled step where it is visible."""
     v = record.video
     boxes: dict[str, dict[int, tuple]] = {}
     for o in record.objects:
@@ -125,10 +123,18 @@ def _segment_and_filter(record: VideoRecord, sampled, cfg: BuildConfig, res: Vid
         boxes[o.object_id] = {}
         for step, s in enumerate(sampled):
             ann = o.frames.get(s.frame)
-            if ann is not None and ann.visible and ann.box is not None:
-                box = clip_box(ann.box, v.width, v.height)
-                if box is not None:
-                    boxes[o.object_id][step] = box
+            box = clip_box(ann.box, v.width, v.height) if ann and ann.visible and ann.box else None
+            if box is not None:
+                boxes[o.object_id][step] = box
+    return boxes
+
+
+def _segment_and_filter(record: VideoRecord, sampled, cfg: BuildConfig, res: VideoResult) -> set[str]:
+    """Masks for box objects on the sampled frames; drops tracks that fail the filter.
+
+    Returns the labels that lost a track (their count and track rows would be wrong)."""
+    v = record.video
+    boxes = sampled_boxes(record, sampled)
     frames = read_frames(v, [s.frame for s in sampled])
     seg = get_segmenter(cfg.segmenter).segment(SegmentRequest(frames, boxes, v.video_id))
     incomplete: set[str] = set()

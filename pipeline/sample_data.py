@@ -300,7 +300,9 @@ def write_sample(out: str, force: bool = False) -> dict[str, str]:
     os.makedirs(out, exist_ok=True)
     if os.path.exists(marker):
         os.remove(marker)
-    write_sav(out), write_mot(out), write_lasot(out)
+    write_sav(out)
+    write_mot(out)
+    write_lasot(out)
     with open(marker, "w") as f:
         f.write(SAMPLE_VERSION + "\n")
     return roots

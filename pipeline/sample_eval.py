@@ -13,6 +13,7 @@ from converters import get_converter
 
 from . import masks as M
 from .frames import read_frames
+from .process import sampled_boxes
 from .sample_data import load_truth, mot_scenes
 from .sampling import sample_frames
 from .segmenters import SegmentRequest, get_segmenter
@@ -43,9 +44,7 @@ def segmenter_quality(sample_dir: str, settings: SegmenterSettings, sampling_fps
             record = conv.load(ref)
             v = record.video
             sampled, _ = sample_frames(v.n_frames, v.fps, record.annotated_frames, v.annotation_fps, sampling_fps)
-            boxes = {o.object_id: {j: o.frames[s.frame].box for j, s in enumerate(sampled)
-                                   if s.frame in o.frames and o.frames[s.frame].visible}
-                     for o in record.objects if (source, v.video_id, o.object_id) not in bad}
+            boxes = {oid: b for oid, b in sampled_boxes(record, sampled).items() if (source, v.video_id, oid) not in bad}
             frames = read_frames(v, [s.frame for s in sampled])
             result = seg.segment(SegmentRequest(frames, boxes, v.video_id))
             truth = load_truth(sample_dir, source, v.video_id)

@@ -8,11 +8,13 @@ video come in one request so a video model can share one image-encoder pass per 
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..records import Box
 
 
@@ -44,6 +46,16 @@ class SegmentRequest:
 class SegmentResult:
     masks: dict[str, dict[int, dict]]  # object id -> {step: RLE}
     reprompts: dict[str, list[int]] = field(default_factory=dict)  # object id -> steps re-prompted
+
+
+def check_sam2_settings(settings: SegmenterSettings) -> None:
+    """ConfigError unless SAM 2 has weights to load (or random weights were asked for, in tests)."""
+
+    if settings.checkpoint is None and not settings.allow_random_weights:
+        raise ConfigError("the sam2 segmenter needs a checkpoint: pass --checkpoint PATH (SAM 2 weights) with "
+                          "--model-config, or use --segmenter grabcut")
+    if settings.checkpoint is not None and not os.path.exists(settings.checkpoint):
+        raise ConfigError(f"SAM 2 checkpoint not found: {settings.checkpoint}")
 
 
 class Segmenter(ABC):

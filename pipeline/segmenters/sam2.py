@@ -15,7 +15,6 @@ already decoded sampled frames (no JPEG round trip, no decoding of unsampled fra
 
 from __future__ import annotations
 
-import os
 import threading
 from contextlib import contextmanager
 
@@ -24,7 +23,7 @@ from PIL import Image
 
 from .. import masks as M
 from ..errors import ConfigError
-from .base import SegmentRequest, SegmentResult, Segmenter, SegmenterSettings
+from .base import SegmentRequest, SegmentResult, Segmenter, SegmenterSettings, check_sam2_settings
 
 IMG_MEAN = (0.485, 0.456, 0.406)
 IMG_STD = (0.229, 0.224, 0.225)
@@ -47,11 +46,7 @@ class Sam2Segmenter(Segmenter):
             from sam2.build_sam import build_sam2_video_predictor
         except ImportError as e:
             raise ConfigError(f"the sam2 segmenter needs the `sam2` package and torch ({e}); run `make install`") from None
-        if settings.checkpoint is None and not settings.allow_random_weights:
-            raise ConfigError("the sam2 segmenter needs a checkpoint: pass --checkpoint PATH (e.g. sam2.1_hiera_base_plus.pt)"
-                              " and the matching --model-config")
-        if settings.checkpoint is not None and not os.path.exists(settings.checkpoint):
-            raise ConfigError(f"SAM 2 checkpoint not found: {settings.checkpoint}")
+        check_sam2_settings(settings)
         self.settings = settings
         self.device = resolve_device(settings.device)
         overrides = [f"++model.image_size={settings.image_size}"] if settings.image_size else []
