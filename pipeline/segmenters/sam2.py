@@ -15,6 +15,7 @@ already decoded sampled frames (no JPEG round trip, no decoding of unsampled fra
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from contextlib import contextmanager
 
@@ -27,6 +28,17 @@ from .base import SegmentRequest, SegmentResult, Segmenter, SegmenterSettings, c
 
 IMG_MEAN = (0.485, 0.456, 0.406)
 IMG_STD = (0.229, 0.224, 0.225)
+
+
+def _memory_to_query_dtype(module, args, kwargs):
+    """Forward pre-hook on SAM 2's memory attention: cast the (bfloat16) stored memory to the dtype
+    of the current frame's features, so that a float32 CPU run does not mix dtypes."""
+    curr = kwargs.get("curr")
+    dtype = (curr[0] if isinstance(curr, (list, tuple)) else curr).dtype
+    for key in ("memory", "memory_pos"):
+        if kwargs.get(key) is not None and kwargs[key].dtype != dtype:
+            kwargs[key] = kwargs[key].to(dtype)
+    return args, kwargs
 
 
 def resolve_device(name: str) -> str:
@@ -57,6 +69,13 @@ class Sam2Segmenter(Segmenter):
         import sam2.sam2_video_predictor as vp
 
         vp.tqdm = lambda iterable, *args, **kwargs: iterable
+        # SAM 2 stores each frame's memory features in bfloat16 whatever the device. On CUDA it runs
+        # under bfloat16 autocast, as SAM 2 intends. On the CPU, bfloat16 is emulated on most
+        # processors (measured here: a 512x512 matmul 35x and a 3x3 conv 160x slower than float32),
+        # so the CPU runs in float32 and the stored memory is cast back to float32 where it is read.
+        self._autocast = self.device.startswith("cuda")
+        if not self._autocast:
+            self.predictor.memory_attention.register_forward_pre_hook(_memory_to_query_dtype, with_kwargs=True)
         self._torch = torch
         self._lock = threading.Lock()  # one video at a time per predictor
 
@@ -93,9 +112,8 @@ class Sam2Segmenter(Segmenter):
         result = SegmentResult(masks={oid: {} for oid in request.boxes}, reprompts={oid: [] for oid in request.boxes})
         if not objects:
             return result
-        # SAM 2 stores its memory features in bfloat16 whatever the device, so it must run under
-        # bfloat16 autocast on the CPU as well (float32 matmuls then fail on mixed dtypes).
-        autocast = torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16)
+        autocast = (torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16) if self._autocast
+                    else contextlib.nullcontext())
         with self._lock, torch.inference_mode(), autocast:
             with self._frames_loader(request.frames):
                 state = self.predictor.init_state(
