@@ -1,18 +1,28 @@
-"""The converter contract.
+"""The converter contract, and the safe way to read a source's files.
 
 `discover(root, split)` lists the videos of a split cheaply (no annotation parsing), as `VideoRef`s
 that name the files each video's conversion reads; `load(ref)` parses one video into a
-`VideoRecord`. A malformed or missing file raises `SourceError(path, problem)`: the build rejects
-that video, records why, and goes on.
+`VideoRecord`. A malformed, missing or unreadable file raises `SourceError(path, problem)`: the
+build rejects that video, records why, and goes on.
+
+Every file a converter reads goes through `read_text` / `read_json` / `source_path`, which refuse
+paths that resolve outside the source root (a symbolic link or an `imDir=../..` pointing
+elsewhere) and turn every OS or decoding error into a `SourceError` naming the file.
+
+Options: a converter declares the options it takes in `OPTIONS` (name -> (type, default, help));
+anything else, or a value of the wrong type, is a `ConfigError` before any work starts.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from pipeline.errors import SourceError
+from pipeline import checks
+from pipeline.errors import ConfigError, SourceError
 from pipeline.records import Kind, VideoRecord
 
 
@@ -30,12 +40,38 @@ class VideoRef:
         return dict(self.options).get(name, default)
 
 
+Option = tuple[type | tuple[type, ...], object, str]  # (accepted types, default, help)
+
+
 class Converter(ABC):
     name: str
     kind: Kind
+    OPTIONS: dict[str, Option] = {}
 
     def __init__(self, **options):
-        self.options = options
+        self.options = {k: v for k, v in self.option_defaults().items()}
+        self.options.update(self.check_options(options))
+
+    @classmethod
+    def option_defaults(cls) -> dict:
+        return {k: default for k, (_, default, _) in cls.OPTIONS.items()}
+
+    @classmethod
+    def check_options(cls, options: dict) -> dict:
+        """The options, type-checked against OPTIONS; ConfigError naming any unknown or wrong one."""
+        for key, value in options.items():
+            if key not in cls.OPTIONS:
+                known = ", ".join(sorted(cls.OPTIONS)) or "none"
+                raise ConfigError(f"source {cls.name!r}: unknown option {key!r} (options: {known})")
+            types = cls.OPTIONS[key][0]
+            types = types if isinstance(types, tuple) else (types,)
+            ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+            if ok and isinstance(value, float) and not math.isfinite(value):
+                ok = False
+            if not ok:
+                want = " or ".join(t.__name__ for t in types)
+                raise ConfigError(f"source {cls.name!r}: option {key!r} must be {want}, got {value!r}")
+        return dict(options)
 
     @abstractmethod
     def discover(self, root: str, split: str) -> list[VideoRef]:
@@ -55,18 +91,56 @@ def require_dir(path: str, what: str) -> None:
         raise SourceError(path, f"{what} folder not found")
 
 
-def read_text(path: str, encoding: str = "utf-8") -> str:
+def source_path(path: str, root: str | None) -> str:
+    """`path`, after checking that it resolves inside the source root (links are not followed out)."""
+    if root is not None and not checks.is_inside(path, root):
+        raise SourceError(path, f"resolves to {os.path.realpath(path)}, outside the source root {root}: refused")
+    return path
+
+
+def read_bytes(path: str, root: str | None = None) -> bytes:
+    source_path(path, root)
     try:
-        with open(path, encoding=encoding) as f:
+        with open(path, "rb") as f:
             return f.read()
     except FileNotFoundError:
-        raise SourceError(path, "file is missing") from None
+        raise SourceError(path, "file is missing" + (" (dangling link)" if os.path.islink(path) else "")) from None
+    except IsADirectoryError:
+        raise SourceError(path, "is a folder, expected a file") from None
+    except OSError as e:
+        raise SourceError(path, f"cannot be read ({e.strerror or e})") from None
+
+
+def read_text(path: str, encoding: str = "utf-8", root: str | None = None) -> str:
+    data = read_bytes(path, root)
+    try:
+        return data.decode(encoding)
     except UnicodeDecodeError as e:
-        raise SourceError(path, f"not valid {encoding} text ({e})") from None
+        raise SourceError(path, f"not valid {encoding} text (byte {e.start}: {e.reason})") from None
+
+
+def read_json(path: str, root: str | None = None):
+    text = read_text(path, root=root)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SourceError(path, f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    except RecursionError:
+        raise SourceError(path, "JSON nested too deeply") from None
 
 
 def parse_numbers(path: str, line: str, lineno: int, sep: str = ",") -> list[float]:
+    """The numbers of one text line (`sep`-, tab- or space-separated). NaN and inf parse: callers
+    decide what a non-finite value means (usually a rejected row, never a crash)."""
     try:
         return [float(x) for x in line.replace("\t", sep).replace(" ", "").split(sep) if x != ""]
     except ValueError:
         raise SourceError(path, f"line {lineno}: not a list of numbers: {line.strip()[:80]!r}") from None
+
+
+def check(path: str, fn, *args, **kwargs):
+    """Run a `pipeline.checks` function; its ValueError becomes a SourceError naming `path`."""
+    try:
+        return fn(*args, **kwargs)
+    except ValueError as e:
+        raise SourceError(path, str(e)) from None

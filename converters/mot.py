@@ -10,20 +10,27 @@ Pedestrians only, as the format defines:
   fully visible.
 A pedestrian box counts as visible when its visibility is at least `min_visibility` (default 0.25):
 the visible part of a more occluded person is too small for its full box to prompt or score a mask.
+
+Bad rows never stop the sequence: a row whose frame or id is not a whole number, or whose frame is
+outside 1..seqLength, is left out; a box that is not finite, has no area or lies outside the image
+is kept as "not visible". Each is reported with the file and line. A wrong column count or a
+non-numeric field means the file is not a gt.txt, and rejects the sequence.
 """
 
 from __future__ import annotations
 
 import configparser
+import math
 import os
 from collections import defaultdict
 from pathlib import Path
 
+from pipeline import checks
 from pipeline.errors import SourceError
 from pipeline.masks import clip_box
-from pipeline.records import FrameAnnotation, TrackedObject, Video, VideoRecord
+from pipeline.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
 
-from .base import Converter, VideoRef, parse_numbers, read_text, require_dir
+from .base import Converter, VideoRef, check, parse_numbers, read_text, require_dir, source_path
 
 PEDESTRIAN = 1
 DISTRACTORS = {2: "person on vehicle", 7: "static person", 8: "distractor", 12: "reflection"}
@@ -36,6 +43,8 @@ DEFAULT_MIN_VISIBILITY = 0.25
 class MotConverter(Converter):
     name = "mot"
     kind = "box"
+    OPTIONS = {"min_visibility": ((float, int), DEFAULT_MIN_VISIBILITY,
+                                  "a box is visible when its visibility column is at least this")}
 
     def discover(self, root: str, split: str) -> list[VideoRef]:
         split_dir = os.path.join(root, split)
@@ -48,23 +57,27 @@ class MotConverter(Converter):
 
     def load(self, ref: VideoRef) -> VideoRecord:
         ini_path, gt_path = ref.files
-        info = read_seqinfo(ini_path)
+        source_path(ref.location, ref.root)
+        info = read_seqinfo(ini_path, ref.root)
         frames_dir = os.path.join(ref.location, info["imDir"])
         require_dir(frames_dir, "image")
+        source_path(frames_dir, ref.root)
         n = info["seqLength"]
         frame_files = tuple(f"{i:06d}{info['imExt']}" for i in range(1, n + 1))
         video = Video(
             source=ref.source, split=ref.split, video_id=ref.video_id, width=info["imWidth"],
             height=info["imHeight"], n_frames=n, fps=info["frameRate"], annotation_fps=info["frameRate"],
-            frames_dir=frames_dir, frame_files=frame_files, input_files=ref.files,
+            frames_dir=frames_dir, frame_files=frame_files, input_files=ref.files, root=ref.root,
         )
-        rows = parse_gt(gt_path)
+        rows, dropped = parse_gt(gt_path, ref.root, n)
+        if not rows:
+            raise SourceError(gt_path, "no annotation rows" + (f" ({len(dropped)} unusable)" if dropped else ""))
         distractors = MOT20_DISTRACTORS if "MOT20" in ref.video_id.upper() else DISTRACTORS
         min_vis = float(ref.option("min_visibility", DEFAULT_MIN_VISIBILITY))
         by_track: dict[int, list[GtRow]] = defaultdict(list)
         for r in rows:
             by_track[r.track].append(r)
-        objects, dropped = [], []
+        objects = []
         for tid in sorted(by_track):
             track_rows = by_track[tid]
             classes = {r.cls for r in track_rows}
@@ -72,67 +85,103 @@ class MotConverter(Converter):
                 other = sorted(classes - {PEDESTRIAN})
                 reason = ("distractor class " if other[0] in distractors else "not a pedestrian: class ") + \
                     ", ".join(f"{c} ({distractors.get(c) or CLASS_NAMES.get(c, 'unknown')})" for c in other)
-                dropped.append((str(tid), reason, f"{len(track_rows)} rows in {gt_path}"))
+                dropped.append(Dropped(reason, f"{len(track_rows)} rows", str(tid), file=gt_path))
                 continue
             kept = [r for r in track_rows if r.conf != 0]
             if len(kept) < len(track_rows):
-                dropped.append((str(tid), "ignore rows (conf 0)", f"{len(track_rows) - len(kept)} of {len(track_rows)} rows"))
+                dropped.append(Dropped("ignore rows (conf 0)", f"{len(track_rows) - len(kept)} of {len(track_rows)} rows",
+                                       str(tid), file=gt_path))
             if not kept:
                 continue
             obj = TrackedObject(object_id=str(tid), kind="box", category="person")
             for r in kept:
-                if not 1 <= r.frame <= n:
-                    raise SourceError(gt_path, f"frame {r.frame} outside 1..{n} (seqLength in {ini_path})")
-                box = clip_box((r.left - 1, r.top - 1, r.left - 1 + r.width, r.top - 1 + r.height),
-                               video.width, video.height)
-                visible = box is not None and r.visibility >= min_vis
-                obj.frames[r.frame - 1] = FrameAnnotation(visible=visible, box=box)
+                box, problem = _box(r, video.width, video.height)
+                if problem:
+                    dropped.append(Dropped(problem, f"{r.left},{r.top},{r.width},{r.height}: kept as not visible",
+                                           str(tid), "frame", r.frame - 1, gt_path, r.line))
+                obj.frames[r.frame - 1] = FrameAnnotation(visible=box is not None and r.visibility >= min_vis, box=box)
             objects.append(obj)
         return VideoRecord(video, objects, tuple(range(n)), dropped)
 
 
-def read_seqinfo(path: str) -> dict:
+def _box(r: "GtRow", width: int, height: int):
+    """(clipped 0-based box or None, problem or None) for one gt row."""
+    if not all(math.isfinite(v) for v in (r.left, r.top, r.width, r.height)):
+        return None, "box is not finite"
+    if r.width < 0 or r.height < 0:
+        return None, "negative box size"
+    if r.width == 0 or r.height == 0:
+        return None, "zero-area box"
+    box = clip_box((r.left - 1, r.top - 1, r.left - 1 + r.width, r.top - 1 + r.height), width, height)
+    return box, (None if box is not None else "box outside the image")
+
+
+def read_seqinfo(path: str, root: str | None = None) -> dict:
     parser = configparser.ConfigParser()
     try:
-        parser.read_string(read_text(path))
+        parser.read_string(read_text(path, root=root))
         seq = parser["Sequence"]
-        return {
-            "name": seq.get("name", ""), "imDir": seq.get("imDir", "img1"),
-            "frameRate": float(seq["frameRate"]), "seqLength": int(seq["seqLength"]),
-            "imWidth": int(seq["imWidth"]), "imHeight": int(seq["imHeight"]), "imExt": seq.get("imExt", ".jpg"),
-        }
+        raw = {k: seq[k] for k in ("frameRate", "seqLength", "imWidth", "imHeight")}
+        im_dir, im_ext = seq.get("imDir", "img1"), seq.get("imExt", ".jpg")
     except SourceError:
         raise
     except KeyError as e:
         raise SourceError(path, f"missing [Sequence] key {e}") from None
-    except (configparser.Error, ValueError) as e:
-        raise SourceError(path, f"unreadable seqinfo ({e})") from None
+    except configparser.Error as e:
+        raise SourceError(path, f"unreadable seqinfo ({str(e).splitlines()[0]})") from None
+    width, height = check(path, checks.frame_size, raw["imWidth"], raw["imHeight"], "imWidth/imHeight: image")
+    info = {
+        "name": seq.get("name", ""),
+        "imDir": check(path, checks.relative_path, im_dir, "imDir"),
+        "frameRate": check(path, checks.frame_rate, raw["frameRate"], "frameRate"),
+        "seqLength": check(path, checks.frame_count, raw["seqLength"], "seqLength"),
+        "imWidth": width, "imHeight": height, "imExt": im_ext,
+    }
+    if "/" in im_ext or "\\" in im_ext or not im_ext.startswith("."):
+        raise SourceError(path, f"imExt {im_ext!r} is not a file extension such as .jpg")
+    return info
 
 
 class GtRow:
-    __slots__ = ("frame", "track", "left", "top", "width", "height", "conf", "cls", "visibility")
+    __slots__ = ("frame", "track", "left", "top", "width", "height", "conf", "cls", "visibility", "line")
 
-    def __init__(self, frame, track, left, top, width, height, conf, cls, visibility):
+    def __init__(self, frame, track, left, top, width, height, conf, cls, visibility, line=0):
         self.frame, self.track = frame, track
         self.left, self.top, self.width, self.height = left, top, width, height
         self.conf, self.cls, self.visibility = conf, cls, visibility
+        self.line = line
 
 
-def parse_gt(path: str) -> list[GtRow]:
-    """Parse a MOTChallenge gt.txt (9-column MOT16+ or 10-column MOT15 rows)."""
-    rows = []
-    for lineno, line in enumerate(read_text(path).splitlines(), 1):
+def parse_gt(path: str, root: str | None = None, n_frames: int | None = None) -> tuple[list[GtRow], list[Dropped]]:
+    """Parse a MOTChallenge gt.txt (9-column MOT16+ or 10-column MOT15 rows).
+
+    Returns the usable rows and what was left out (row-level `Dropped` with file and line)."""
+    rows, dropped = [], []
+    for lineno, line in enumerate(read_text(path, root=root).splitlines(), 1):
         if not line.strip():
             continue
         v = parse_numbers(path, line, lineno)
         if len(v) == 9:
-            cls, vis = int(v[7]), float(v[8])
+            cls, vis = v[7], v[8]
         elif len(v) in (6, 7, 10):  # MOT15 (world coords or nothing after conf): all pedestrians
             cls, vis = PEDESTRIAN, 1.0
         else:
             raise SourceError(path, f"line {lineno}: {len(v)} columns, expected 9 (MOT16+) or 10 (MOT15)")
         conf = v[6] if len(v) > 6 else 1.0
-        if v[4] < 0 or v[5] < 0:
-            raise SourceError(path, f"line {lineno}: negative box size {v[4]}x{v[5]}")
-        rows.append(GtRow(int(v[0]), int(v[1]), v[2], v[3], v[4], v[5], conf, cls, vis))
-    return rows
+        bad = _bad_row(v[0], v[1], conf, cls, vis, n_frames)
+        if bad:
+            dropped.append(Dropped(bad, line.strip()[:80], None, "frame", None, path, lineno))
+            continue
+        rows.append(GtRow(int(v[0]), int(v[1]), v[2], v[3], v[4], v[5], conf, int(cls), vis, lineno))
+    return rows, dropped
+
+
+def _bad_row(frame, track, conf, cls, vis, n_frames) -> str | None:
+    for value, what in ((frame, "frame"), (track, "id"), (cls, "class")):
+        if not math.isfinite(value) or value != int(value):
+            return f"{what} is not a whole number: row left out"
+    if not (math.isfinite(conf) and math.isfinite(vis)):
+        return "conf or visibility is not finite: row left out"
+    if n_frames is not None and not 1 <= frame <= n_frames:
+        return f"frame {int(frame)} outside 1..{n_frames} (seqLength): row left out"
+    return None

@@ -25,7 +25,7 @@ SOURCES: dict[str, type[Converter]] = {
 
 MANIFEST_DIR = Path(__file__).resolve().parent.parent / "data_manifests"
 REQUIRED_MANIFEST_KEYS = ("name", "title", "homepage", "licence", "citation", "format", "kind",
-                          "annotation_fps", "splits", "layout")
+                          "annotation_fps", "splits", "tasks", "layout")
 
 
 def get_converter(name: str, **options) -> Converter:

@@ -3,20 +3,22 @@
 `masklet[i][k]` is the COCO RLE of masklet k on the i-th annotated frame; annotated frames are every
 (fps / 6)-th frame of the video (6 fps of 24 fps). A masklet is visible where its mask is non-empty.
 SA-V has no category or expression, so its objects are unlabelled (single-point-track rows only).
-Needs no frames: size, count and fps come from the JSON.
+Size, count and fps come from the JSON; the `<id>.mp4` beside it is needed only to write the rows'
+videos. Every number is checked (finite, in range) and every RLE is checked against the frame size
+before it is decoded (see `pipeline.masks.check_rle`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
+from pipeline import checks
 from pipeline import masks as M
 from pipeline.errors import SourceError
 from pipeline.records import FrameAnnotation, TrackedObject, Video, VideoRecord
 
-from .base import Converter, VideoRef, require_dir
+from .base import Converter, VideoRef, check, read_json, require_dir, source_path
 
 ANNOTATION_FPS = 6.0
 
@@ -24,6 +26,7 @@ ANNOTATION_FPS = 6.0
 class SavConverter(Converter):
     name = "sav"
     kind = "mask"
+    OPTIONS = {"include_auto": (bool, False, "also read the automatic masklets (<id>_auto.json)")}
 
     def discover(self, root: str, split: str) -> list[VideoRef]:
         require_dir(root, "SA-V root")
@@ -43,7 +46,9 @@ class SavConverter(Converter):
         n_annotated = 0
         for path in ref.files:
             kind = "auto" if path.endswith("_auto.json") else "manual"
-            data = _read_json(path)
+            data = read_json(path, ref.root)
+            if not isinstance(data, dict):
+                raise SourceError(path, f"top level is a JSON {type(data).__name__}, expected an object")
             m = _video_meta(path, data)
             if meta is None:
                 meta = m
@@ -53,38 +58,28 @@ class SavConverter(Converter):
             n_annotated = max(n_annotated, len(data["masklet"]))
         height, width, n_frames, fps, stride = meta
         mp4 = os.path.join(ref.location, f"{ref.video_id}.mp4")
+        if os.path.lexists(mp4):
+            source_path(mp4, ref.root)
         video = Video(
             source=ref.source, split=ref.split, video_id=ref.video_id, width=width, height=height,
             n_frames=n_frames, fps=fps, annotation_fps=fps / stride,
-            video_file=mp4 if os.path.exists(mp4) else None, input_files=ref.files,
+            video_file=mp4, input_files=ref.files, root=ref.root,
         )
         annotated = tuple(i * stride for i in range(n_annotated))
         return VideoRecord(video, objects, annotated)
 
 
-def _read_json(path: str) -> dict:
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except FileNotFoundError:
-        raise SourceError(path, "file is missing") from None
-    except json.JSONDecodeError as e:
-        raise SourceError(path, f"not valid JSON ({e})") from None
-
-
 def _video_meta(path: str, data: dict) -> tuple[int, int, int, float, int]:
-    try:
-        height, width = int(data["video_height"]), int(data["video_width"])
-        n_frames = int(data["video_frame_count"])
-        duration = float(data["video_duration"])
-        data["masklet"], data["masklet_id"]
-    except KeyError as e:
-        raise SourceError(path, f"missing field {e.args[0]!r}") from None
-    except (TypeError, ValueError) as e:
-        raise SourceError(path, f"bad video metadata ({e})") from None
-    if n_frames <= 0 or duration <= 0:
-        raise SourceError(path, f"video_frame_count {n_frames} / video_duration {duration} are not positive")
-    fps = round(n_frames / duration, 3)
+    missing = [k for k in ("video_height", "video_width", "video_frame_count", "video_duration", "masklet",
+                           "masklet_id") if k not in data]
+    if missing:
+        raise SourceError(path, f"missing field {missing[0]!r}")
+    width, height = check(path, checks.frame_size, data["video_width"], data["video_height"], "video")
+    n_frames = check(path, checks.frame_count, data["video_frame_count"], "video_frame_count")
+    duration = check(path, checks.finite, data["video_duration"], "video_duration", 0.0, None)
+    if duration <= 0:
+        raise SourceError(path, f"video_duration {data['video_duration']!r} is not positive")
+    fps = check(path, checks.frame_rate, round(n_frames / duration, 3), "frame rate (video_frame_count / video_duration)")
     stride = int(round(fps / ANNOTATION_FPS))
     if stride < 1 or abs(fps / stride - ANNOTATION_FPS) > 0.05:
         raise SourceError(path, f"video is {fps} fps: annotations cannot be at {ANNOTATION_FPS:g} fps")
@@ -93,17 +88,23 @@ def _video_meta(path: str, data: dict) -> tuple[int, int, int, float, int]:
 
 def _masklets(path: str, data: dict, kind: str, meta) -> list[TrackedObject]:
     height, width, n_frames, _, stride = meta
-    ids = [int(i) for i in data["masklet_id"]]
-    frames = data["masklet"]
+    raw_ids, frames = data["masklet_id"], data["masklet"]
+    if not isinstance(raw_ids, list) or not isinstance(frames, list):
+        raise SourceError(path, "masklet_id and masklet must be JSON lists")
+    ids = [check(path, checks.whole, i, f"masklet_id[{k}]") for k, i in enumerate(raw_ids)]
+    if len(set(ids)) != len(ids):
+        raise SourceError(path, f"masklet_id holds duplicates: {ids}")
     if (len(frames) - 1) * stride >= n_frames:
         raise SourceError(path, f"{len(frames)} annotated frames do not fit a {n_frames}-frame video")
     objects = [TrackedObject(object_id=str(i) if kind == "manual" else f"auto-{i}", kind="mask") for i in ids]
     for fi, per_obj in enumerate(frames):
-        if len(per_obj) != len(ids):
-            raise SourceError(path, f"masklet[{fi}] has {len(per_obj)} masks for {len(ids)} masklet ids")
-        for obj, rle in zip(objects, per_obj):
-            if list(rle.get("size", [])) != [height, width]:
-                raise SourceError(path, f"masklet[{fi}] mask size {rle.get('size')} is not [{height}, {width}]")
-            rle = M.normalise(rle)
+        if not isinstance(per_obj, list) or len(per_obj) != len(ids):
+            got = f"{len(per_obj)} masks" if isinstance(per_obj, list) else f"a JSON {type(per_obj).__name__}"
+            raise SourceError(path, f"masklet[{fi}] has {got} for {len(ids)} masklet ids")
+        for k, (obj, rle) in enumerate(zip(objects, per_obj)):
+            try:
+                rle = M.check_rle(rle, height, width)
+            except ValueError as e:
+                raise SourceError(path, f"masklet[{fi}][{k}]: {e}") from None
             obj.frames[fi * stride] = FrameAnnotation(visible=M.area(rle) > 0, rle=rle)
     return objects

@@ -2,8 +2,9 @@
 -> write shards, rejects and manifest.
 
 Stage logic lives in `pipeline`; this module only decides how it runs: one task per video, retried
-on transient errors (bad input is not retried: it becomes a reject naming the file), a thread pool
-of `workers`. Without a Prefect API configured it runs on Prefect's temporary local server.
+on transient errors (bad input is not retried: it becomes a reject naming the file; a video still
+failing after its retries is rejected too, and the build goes on), a thread pool of `workers`.
+Without a Prefect API configured it runs on Prefect's temporary local server.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def _retry_transient(task, task_run, state) -> bool:
 
 @task(name="discover", cache_policy=NO_CACHE)
 def discover_task(cfg: BuildConfig):
+    B.preflight(cfg)
     return B.discover(cfg)
 
 
@@ -60,8 +62,11 @@ def build_flow(config: dict) -> dict:
     print(B.describe_start(cfg, refs))
     futures = [process_video_task.submit(ref, cfg) for ref in refs]
     results = []
-    for i, fut in enumerate(futures, 1):
-        r = fut.result()
+    for i, (ref, fut) in enumerate(zip(refs, futures), 1):
+        try:
+            r = fut.result()
+        except Exception as e:  # noqa: BLE001 - retries spent: reject the video, keep the build
+            r = B.failed_result(ref, e, process_video_task.retries)
         results.append(r)
         print(B.describe_result(i, len(refs), r))
     summary = write_outputs_task(cfg, results)

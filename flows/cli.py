@@ -16,8 +16,8 @@ import json
 import os
 import sys
 
-from pipeline.config import BuildConfig, SourceSpec, load_config
-from pipeline.errors import VgdataError
+from pipeline.config import BuildConfig, SourceSpec, build, check_config, load_config
+from pipeline.errors import ConfigError, VgdataError
 from pipeline.segmenters.base import SegmenterSettings
 
 GRABCUT_NOTE = ("note: segmenter 'grabcut' turns boxes into masks with OpenCV GrabCut (CPU, no weights): "
@@ -39,6 +39,8 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
                    help="prefect: run as the Prefect 'build' flow (default); local: same stages in a plain loop")
     p.add_argument("--workers", type=int, help="videos processed at once (default 1)")
     p.add_argument("--no-resume", action="store_true", help="recompute every video instead of reusing OUT/.work results")
+    p.add_argument("--videos", choices=["encode", "skip"],
+                   help="encode: write the H.264 videos the rows name (default); skip: write rows only")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed for point sampling and question choice")
     p.add_argument("--limit", type=int, help="convert only the first N videos")
     p.add_argument("--option", action="append", type=_parse_option, default=[], metavar="KEY=VALUE",
-                   help="converter option, e.g. min_visibility=0.5 (mot), include_auto=true (sav)")
+                   help="converter option, e.g. min_visibility=0.5 (mot), include_auto=true (sav); "
+                        "unknown options are refused")
     _add_run_args(p)
 
     p = sub.add_parser("build", help="build from a YAML config listing sources, roots and settings",
@@ -82,21 +85,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_convert_args(a: argparse.Namespace) -> BuildConfig:
-    seg = SegmenterSettings(name=a.segmenter, checkpoint=a.checkpoint, model_config=a.model_config,
-                            image_size=a.image_size, device=a.device)
-    return BuildConfig(out=a.out, sources=(SourceSpec(a.source, a.root, a.split, tuple(sorted(a.option)), a.limit),),
-                       sampling_fps=a.sampling_fps, seed=a.seed, segmenter=seg)
+    seg = build(SegmenterSettings, "segmenter", name=a.segmenter, checkpoint=a.checkpoint,
+                model_config=a.model_config, image_size=a.image_size, device=a.device)
+    spec = build(SourceSpec, "source", name=a.source, root=a.root, split=a.split,
+                 options=tuple(sorted(a.option)), limit=a.limit)
+    cfg = build(BuildConfig, "options", out=a.out, sources=(spec,), sampling_fps=a.sampling_fps, seed=a.seed,
+                segmenter=seg)
+    return check_config(cfg, "options")
 
 
 def _with_run_args(cfg: BuildConfig, a: argparse.Namespace) -> BuildConfig:
     changes = {}
     if getattr(a, "out", None) and a.command == "build":
         changes["out"] = a.out
-    if a.workers:
+    if a.workers is not None:
         changes["workers"] = a.workers
     if a.no_resume:
         changes["resume"] = False
-    return dataclasses.replace(cfg, **changes)
+    if a.videos:
+        changes["videos"] = a.videos
+    return build(lambda **kw: dataclasses.replace(cfg, **kw), "options", **changes)
 
 
 def run(cfg: BuildConfig, runner: str) -> dict:
@@ -104,12 +112,15 @@ def run(cfg: BuildConfig, runner: str) -> dict:
 
     if cfg.segmenter.name == "grabcut" and any(load_manifest(s.name)["kind"] == "box" for s in cfg.sources):
         print(GRABCUT_NOTE)
-    if runner == "local":  # the same checks run in the flow: discover() validates before any work
-        from pipeline.build import format_summary, run_build
+    from pipeline import build as B
 
-        summary = run_build(cfg)
-        print(format_summary(summary))
+    if runner == "local":
+        summary = B.run_build(cfg)
+        print(B.format_summary(summary))
         return summary
+    # The flow runs the same checks, but a config error should be one line here, not a failed flow run.
+    B.preflight(cfg)
+    B.discover(cfg)
     from flows.build import run_flow
 
     return run_flow(cfg)

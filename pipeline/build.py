@@ -1,4 +1,4 @@
-"""A whole build: discover -> process each video -> shards -> rejects, tracks -> manifest.
+"""A whole build: discover -> process each video -> shards, videos, rejects, tracks -> manifest.
 
 `run_build` is the orchestration in plain Python. How the per-video work is run is injected
 (`map_videos`): a plain loop by default, Prefect tasks in `flows/build.py`. Both give the same
@@ -6,14 +6,24 @@ output for the same input.
 
 Output layout:
     OUT/AcademicVideoPoint/<source>/<split>-00000-of-0000N.parquet
+    OUT/AcademicVideoPoint/<source>/<split>/videos-<fps>fps/<video>.mp4
     OUT/AcademicVideoTrack/<source>/<split>-00000-of-0000N.parquet
+    OUT/AcademicVideoTrack/<source>/<split>/videos/<clip>.mp4
     OUT/rejects.parquet      every dropped video, track, frame or row with its reason
     OUT/tracks.parquet       every track: kept or not, mean mask/box IoU, re-prompts
-    OUT/build_manifest.json  config, code version, inputs (size, sha256), shards (rows, sha256)
+    OUT/build_manifest.json  config, code version, inputs, shards and videos (size, sha256)
+    OUT/summary.json         the printed summary
+
+OUT holds one build per (source, split): building a pair replaces everything it had in OUT
+(shards it no longer produces are deleted in the step that writes the manifest, so no glob over OUT
+serves stale rows); pairs this build does not touch are carried over into the new manifest, rejects
+and track log when their files are still there. Nothing is written or deleted outside OUT, and
+every file is written under a temporary name and renamed.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
@@ -27,13 +37,16 @@ import pyarrow.parquet as pq
 from converters import get_converter, load_manifest
 from converters.base import VideoRef
 
+from . import checks
 from .config import BuildConfig
-from .errors import ConfigError, SourceError
+from .errors import ConfigError, SourceError, TransientError
 from .manifest import HashCache, code_version, describe_input, now_iso
 from .process import VideoResult, process_video_cached
 from .rejects import Reject, rejects_table
+from .rows import POINT_DATASET, TRACK_DATASET
 from .sampling import check_rate
 from .schemas import POINT_SCHEMA, TRACK_SCHEMA
+from .segmenters import get_segmenter
 from .segmenters.base import check_sam2_settings
 from .shards import write_shards
 
@@ -41,18 +54,38 @@ log = logging.getLogger("vgdata")
 
 MapVideos = Callable[[Callable[[VideoRef, BuildConfig], VideoResult], list[VideoRef], BuildConfig], Iterable[VideoResult]]
 
-DATASETS = (("AcademicVideoPoint", "point_rows", POINT_SCHEMA), ("AcademicVideoTrack", "track_rows", TRACK_SCHEMA))
+DATASETS = ((POINT_DATASET, "point_rows", POINT_SCHEMA), (TRACK_DATASET, "track_rows", TRACK_SCHEMA))
+TRANSIENT_RETRIES = 2
+
+
+def check_out(out: str) -> None:
+    """OUT must be a folder we can write (created if missing)."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ConfigError(f"out: {out} is a file, not a folder")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"out: {out} cannot be created ({e.strerror or e})") from None
+    if not os.access(out, os.W_OK):
+        raise ConfigError(f"out: {out} is not writable")
 
 
 def check_segmenter(cfg: BuildConfig) -> None:
-    """Fail before any work when box sources need SAM 2 weights that were not given."""
-    if cfg.segmenter.name == "sam2" and any(load_manifest(s.name)["kind"] == "box" for s in cfg.sources):
-        check_sam2_settings(cfg.segmenter)
+    """Fail before any work when box sources need a segmenter that cannot be built (no weights, a
+    checkpoint that is a folder or not a SAM 2 checkpoint): the model is loaded here, once."""
+    if any(load_manifest(s.name)["kind"] == "box" for s in cfg.sources):
+        if cfg.segmenter.name == "sam2":
+            check_sam2_settings(cfg.segmenter)
+        get_segmenter(cfg.segmenter)
+
+
+def preflight(cfg: BuildConfig) -> None:
+    check_out(cfg.out)
+    check_segmenter(cfg)
 
 
 def discover(cfg: BuildConfig) -> list[VideoRef]:
     """All videos of all configured sources. A missing root fails the build, naming the path."""
-    check_segmenter(cfg)
     refs: list[VideoRef] = []
     for spec in cfg.sources:
         manifest = load_manifest(spec.name)
@@ -63,6 +96,8 @@ def discover(cfg: BuildConfig) -> list[VideoRef]:
             found = converter.discover(spec.root, spec.split)
         except SourceError as e:
             raise ConfigError(f"source {spec.name!r}: {e}") from None
+        except OSError as e:
+            raise ConfigError(f"source {spec.name!r}: {spec.root} cannot be listed ({e.strerror or e})") from None
         if spec.limit is not None:
             found = found[: spec.limit]
         if not found:
@@ -72,27 +107,46 @@ def discover(cfg: BuildConfig) -> list[VideoRef]:
     return refs
 
 
+def with_retries(fn: Callable[[VideoRef, BuildConfig], VideoResult], ref: VideoRef, cfg: BuildConfig,
+                 retries: int = TRANSIENT_RETRIES) -> VideoResult:
+    """`fn(ref, cfg)`, retrying transient errors; once retries are spent the video is rejected."""
+    for attempt in range(retries + 1):
+        try:
+            return fn(ref, cfg)
+        except TransientError as e:
+            if attempt == retries:
+                return failed_result(ref, e, retries)
+    raise AssertionError("unreachable")
+
+
+def failed_result(ref: VideoRef, error: BaseException, retries: int) -> VideoResult:
+    r = Reject(ref.source, ref.split, ref.video_id, "video", "process", "failed after retries",
+               f"{type(error).__name__}: {error} (tried {retries + 1} times)", file=ref.location)
+    return VideoResult(ref.source, ref.split, ref.video_id, ok=False, rejects=[r], inputs=list(ref.files))
+
+
 def sequential_map(fn, refs: list[VideoRef], cfg: BuildConfig) -> Iterable[VideoResult]:
     for ref in refs:
-        yield fn(ref, cfg)
+        yield with_retries(fn, ref, cfg)
 
 
 def describe_start(cfg: BuildConfig, refs: list[VideoRef]) -> str:
     return (f"vgdata: {len(refs)} videos from {', '.join(f'{s.name}/{s.split}' for s in cfg.sources)}; "
-            f"segmenter {cfg.segmenter.name}; sampling {cfg.sampling_fps} fps; out {cfg.out}")
+            f"segmenter {cfg.segmenter.name}; sampling {cfg.sampling_fps} fps; videos {cfg.videos}; out {cfg.out}")
 
 
 def describe_result(i: int, n: int, r: VideoResult) -> str:
     kept = sum(t["kept"] for t in r.tracks)
-    status = "ok" if r.ok else "REJECTED: " + "; ".join(f"{x.reason} ({x.file}: {x.detail})" for x in r.rejects if x.level == "video")
+    status = "ok" if r.ok else "REJECTED: " + "; ".join(
+        f"{x.reason} ({x.file}: {x.detail})" if x.file else f"{x.reason} ({x.detail})" for x in r.rejects if x.level == "video")
     return (f"[{i}/{n}] {r.source}/{r.split}/{r.video_id}: {status}; tracks kept {kept}/{len(r.tracks)}, "
-            f"rows {len(r.point_rows)} point + {len(r.track_rows)} track"
+            f"rows {len(r.point_rows)} point + {len(r.track_rows)} track, videos {len(r.videos)}"
             f"{' (cached)' if r.cached else f' ({r.seconds:.1f}s)'}")
 
 
 def run_build(cfg: BuildConfig, map_videos: MapVideos = sequential_map, echo: Callable[[str], None] = print) -> dict:
     t0 = time.perf_counter()
-    os.makedirs(cfg.out, exist_ok=True)
+    preflight(cfg)
     refs = discover(cfg)
     echo(describe_start(cfg, refs))
     results: list[VideoResult] = []
@@ -104,8 +158,94 @@ def run_build(cfg: BuildConfig, map_videos: MapVideos = sequential_map, echo: Ca
     return summary
 
 
+# -- outputs --------------------------------------------------------------------------------------
+
+def _atomic_parquet(table: pa.Table, path: str) -> None:
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def _atomic_json(data, path: str) -> None:
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, default=str)
+    os.replace(tmp, path)
+
+
+def _dedupe_video_paths(results: list[VideoResult]) -> None:
+    """Two source videos must never write the same video file (e.g. an id `a_clip001` next to a
+    long video `a`): the later one is rejected, naming the clash."""
+    owner: dict[str, str] = {}
+    for r in results:
+        clash = next((v["path"] for v in r.videos if owner.get(v["path"], r.video_id) != r.video_id), None)
+        if clash is None:
+            owner.update({v["path"]: r.video_id for v in r.videos})
+            continue
+        r.ok, r.point_rows, r.track_rows, r.videos = False, [], [], []
+        r.rejects.append(Reject(r.source, r.split, r.video_id, "video", "videos", "video file name clash",
+                                f"{clash} is also written for video {owner[clash]!r}"))
+
+
+def _remove_stale(cfg: BuildConfig, written: set[str]) -> list[str]:
+    """Delete, for the configured (source, split) pairs only, shard and video files under OUT that
+    this build did not write (and leftover temporary files). Returns what was removed (relative)."""
+    removed = []
+    for spec in cfg.sources:
+        for dataset in (POINT_DATASET, TRACK_DATASET):
+            folder = checks.join_inside(cfg.out, f"{dataset}/{spec.name}", "output folder")
+            patterns = [os.path.join(folder, f"{spec.split}-*-of-*.parquet"), os.path.join(folder, ".*.tmp"),
+                        os.path.join(folder, spec.split, "**", "*.mp4"), os.path.join(folder, spec.split, "**", ".*.tmp")]
+            for pattern in patterns:
+                for path in glob.glob(pattern, recursive=True):
+                    rel = os.path.relpath(path, cfg.out)
+                    if rel not in written and checks.is_inside(path, cfg.out) and os.path.isfile(path):
+                        os.remove(path)
+                        removed.append(rel)
+    return sorted(removed)
+
+
+def _previous_manifest(out: str) -> dict:
+    try:
+        with open(os.path.join(out, "build_manifest.json"), encoding="utf-8") as f:
+            data = json.load(f)
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _carried(previous: dict, key: str, pairs: set[tuple[str, str]], out: str) -> list[dict]:
+    """Entries of the previous manifest for (source, split) pairs this build does not touch, whose
+    files are still in OUT with their recorded size."""
+    kept = []
+    for e in previous.get(key) or []:
+        try:
+            if (e["source"], e["split"]) in pairs:
+                continue
+            path = checks.join_inside(out, e["path"], "manifest path")
+            if os.path.getsize(path) == e["bytes"]:
+                kept.append({**e, "carried_from": e.get("carried_from") or previous.get("created")})
+        except (KeyError, TypeError, ValueError, OSError):
+            continue
+    return kept
+
+
+def _carried_table(out: str, name: str, schema: pa.Schema, pairs: set[tuple[str, str]]) -> list[dict]:
+    path = os.path.join(out, name)
+    try:
+        rows = pq.read_table(path).to_pylist()
+        pa.Table.from_pylist(rows, schema=schema)
+    except Exception:  # noqa: BLE001 - a missing or unreadable old table carries nothing over
+        return []
+    return [r for r in rows if (r.get("source"), r.get("split")) not in pairs]
+
+
 def write_outputs(cfg: BuildConfig, results: list[VideoResult]) -> dict:
     results = sorted(results, key=lambda r: (r.source, r.split, r.video_id))
+    _dedupe_video_paths(results)
+    pairs = {(s.name, s.split) for s in cfg.sources}
+    previous = _previous_manifest(cfg.out)
+
     shards = []
     rows_by_key: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for r in results:
@@ -115,35 +255,41 @@ def write_outputs(cfg: BuildConfig, results: list[VideoResult]) -> dict:
         for (ds, source, split), rows in sorted(rows_by_key.items()):
             if ds != dataset or not rows:
                 continue
-            out_dir = os.path.join(cfg.out, dataset, source)
+            out_dir = checks.join_inside(cfg.out, f"{dataset}/{source}", "output folder")
             for info in write_shards(rows, schema, out_dir, split, cfg.max_shard_rows, cfg.max_shard_bytes, cfg.row_group_bytes):
                 shards.append({"dataset": dataset, "source": source, "split": split,
                                "path": os.path.relpath(info.path, cfg.out), "rows": info.rows,
                                "bytes": info.bytes, "sha256": info.sha256})
+    videos = [{"source": r.source, "split": r.split, "video_id": r.video_id, **v} for r in results for v in r.videos]
+    removed = _remove_stale(cfg, {s["path"] for s in shards} | {v["path"] for v in videos})
+    shards += _carried(previous, "shards", pairs, cfg.out)
+    videos += _carried(previous, "videos", pairs, cfg.out)
+
     rejects: list[Reject] = [x for r in results for x in r.rejects]
-    pq.write_table(rejects_table(rejects), os.path.join(cfg.out, "rejects.parquet"))
+    reject_rows = [x.to_dict() for x in rejects] + _carried_table(cfg.out, "rejects.parquet", rejects_table([]).schema, pairs)
+    _atomic_parquet(pa.Table.from_pylist(reject_rows, schema=rejects_table([]).schema), os.path.join(cfg.out, "rejects.parquet"))
     track_log = [{"source": r.source, "split": r.split, "video_id": r.video_id, **t} for r in results for t in r.tracks]
-    pq.write_table(pa.Table.from_pylist(track_log, schema=TRACK_LOG_SCHEMA), os.path.join(cfg.out, "tracks.parquet"))
+    track_log += _carried_table(cfg.out, "tracks.parquet", TRACK_LOG_SCHEMA, pairs)
+    _atomic_parquet(pa.Table.from_pylist(track_log, schema=TRACK_LOG_SCHEMA), os.path.join(cfg.out, "tracks.parquet"))
 
     hashes = HashCache(os.path.join(cfg.out, ".work", "hashes.json"))
-    inputs = []
-    seen = set()
+    inputs, seen = [], set()
     for r in results:
         for path in r.inputs:
             if path not in seen:
                 seen.add(path)
                 inputs.append({"source": r.source, **describe_input(path, hashes, cfg.hash_frames)})
     hashes.save()
+    carried_sources = {e["source"] for e in shards + videos if "carried_from" in e}
+    inputs += [i for i in previous.get("inputs") or [] if isinstance(i, dict) and i.get("source") in carried_sources
+               and i.get("source") not in {s.name for s in cfg.sources}]
 
-    summary = summarise(cfg, results, rejects, shards)
+    summary = summarise(cfg, results, rejects, shards, videos, removed, previous)
     manifest = {"created": now_iso(), "code": code_version(), "config": cfg.to_dict(), "inputs": inputs,
-                "shards": shards, "rejects_file": "rejects.parquet", "tracks_file": "tracks.parquet", "summary": summary}
-    tmp = os.path.join(cfg.out, ".build_manifest.json.tmp")
-    with open(tmp, "w") as f:
-        json.dump(manifest, f, indent=2, default=str)
-    os.replace(tmp, os.path.join(cfg.out, "build_manifest.json"))
-    with open(os.path.join(cfg.out, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=2)
+                "shards": shards, "videos": videos, "videos_mode": cfg.videos, "removed": removed,
+                "rejects_file": "rejects.parquet", "tracks_file": "tracks.parquet", "summary": summary}
+    _atomic_json(manifest, os.path.join(cfg.out, "build_manifest.json"))
+    _atomic_json(summary, os.path.join(cfg.out, "summary.json"))
     return summary
 
 
@@ -154,7 +300,8 @@ TRACK_LOG_SCHEMA = pa.schema([
 ])
 
 
-def summarise(cfg: BuildConfig, results: list[VideoResult], rejects: list[Reject], shards: list[dict]) -> dict:
+def summarise(cfg: BuildConfig, results: list[VideoResult], rejects: list[Reject], shards: list[dict],
+              videos: list[dict], removed: list[str], previous: dict) -> dict:
     per_source = {}
     for spec in cfg.sources:
         rs = [r for r in results if r.source == spec.name and r.split == spec.split]
@@ -163,13 +310,21 @@ def summarise(cfg: BuildConfig, results: list[VideoResult], rejects: list[Reject
             "videos": len(rs), "videos_ok": sum(r.ok for r in rs), "objects": sum(r.n_objects for r in rs),
             "tracks_kept": sum(t["kept"] for t in tracks), "tracks_dropped": sum(not t["kept"] for t in tracks),
             "point_rows": sum(len(r.point_rows) for r in rs), "track_rows": sum(len(r.track_rows) for r in rs),
-            "cached_videos": sum(r.cached for r in rs),
+            "videos_written": sum(len(r.videos) for r in rs), "cached_videos": sum(r.cached for r in rs),
         }
+    carried = sorted({f"{s['source']}/{s['split']}" for s in shards if "carried_from" in s})
+    for key in carried:
+        old = ((previous.get("summary") or {}).get("sources") or {}).get(key)
+        if isinstance(old, dict):
+            per_source[key] = {**old, "carried_over": True}
     by_reason = Counter(f"{x.level}: {x.reason}" for x in rejects)
     return {
         "out": os.path.abspath(cfg.out), "segmenter": cfg.segmenter.name, "sampling_fps": cfg.sampling_fps,
         "sources": per_source, "rejects_by_reason": dict(sorted(by_reason.items())),
-        "shards": len(shards), "shard_files": [s["path"] for s in shards], "rows": {d: sum(s["rows"] for s in shards if s["dataset"] == d) for d, _, _ in DATASETS},
+        "shards": len(shards), "shard_files": [s["path"] for s in shards],
+        "rows": {d: sum(s["rows"] for s in shards if s["dataset"] == d) for d, _, _ in DATASETS},
+        "videos": len(videos), "video_bytes": sum(v["bytes"] for v in videos), "videos_mode": cfg.videos,
+        "removed_stale_files": len(removed),
     }
 
 
@@ -177,11 +332,21 @@ def format_summary(summary: dict) -> str:
     lines = [f"Built into {summary['out']} (segmenter: {summary['segmenter']}, {summary['sampling_fps']} fps"
              + (f", {summary['seconds']}s" if "seconds" in summary else "") + ")"]
     for key, s in summary["sources"].items():
+        if s.get("carried_over"):
+            lines.append(f"  {key}: kept from an earlier build (not rebuilt now)")
+            continue
         lines.append(f"  {key}: {s['videos_ok']}/{s['videos']} videos ok, {s['objects']} objects, tracks kept "
                      f"{s['tracks_kept']} dropped {s['tracks_dropped']}, rows {s['point_rows']} point + "
                      f"{s['track_rows']} track" + (f" ({s['cached_videos']} videos reused)" if s["cached_videos"] else ""))
     lines.append(f"  shards: {summary['shards']}; rows: " + ", ".join(f"{k} {v}" for k, v in summary["rows"].items()))
     lines += [f"    {os.path.join(summary['out'], path)}" for path in summary.get("shard_files", [])]
+    if summary.get("videos_mode") == "encode":
+        lines.append(f"  videos: {summary['videos']} mp4 files, {summary['video_bytes'] / 2**20:.1f} MiB "
+                     f"(under {os.path.join(summary['out'], '<dataset>', '<source>', '<split>')})")
+    else:
+        lines.append("  videos: not written (videos: skip); the rows name the paths vgdata would write")
+    if summary.get("removed_stale_files"):
+        lines.append(f"  removed {summary['removed_stale_files']} stale files of the rebuilt sources (see the manifest)")
     if summary["rejects_by_reason"]:
         lines.append("  dropped (see rejects.parquet):")
         lines += [f"    {n:5d}  {reason}" for reason, n in summary["rejects_by_reason"].items()]

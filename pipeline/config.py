@@ -2,89 +2,153 @@
 
 A YAML file (see `flows/configs/demo.yaml`) or the same fields from `vgdata convert`'s options.
 Relative paths are taken relative to the directory the command runs in.
+
+Every setting is validated when the config is built (pydantic, strict): a wrong type (`workers:
+two`), an unknown key, a value out of range or a split name that could leave OUT is a
+`ConfigError` whose one line names the setting, before any work starts. Converter options are
+checked against what each converter declares (`min_visiblity` is refused, naming the known ones).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import AfterValidator, Field, ValidationError
+from pydantic.dataclasses import dataclass
 
+from . import checks
 from .errors import ConfigError
-from .segmenters.base import SegmenterSettings
+from .segmenters.base import STRICT, Fraction, SegmenterSettings
 
 
-@dataclass(frozen=True)
+def _plain_name(what: str):
+    return AfterValidator(lambda v: checks.name(v, what))
+
+
+# Molmo2's own loaders bound these (docs/MOLMO2.md): AcademicVideoPoint asserts clips of at most 63 s,
+# and its video sampler shows `sampling_fps` frames a second for at most 128 frames.
+MOLMO2_MAX_POINT_CLIP_SECONDS = 63.0
+MOLMO2_MAX_FRAMES = 128
+
+
+@dataclass(frozen=True, config=STRICT)
 class SourceSpec:
-    name: str
-    root: str
-    split: str = "train"
-    options: tuple[tuple[str, object], ...] = ()
-    limit: int | None = None  # only the first N videos (smoke runs)
+    name: Annotated[str, _plain_name("source name")]
+    root: Annotated[str, Field(min_length=1)]
+    split: Annotated[str, _plain_name("split")] = "train"
+    options: tuple[tuple[str, Any], ...] = ()
+    limit: Annotated[int, Field(ge=1)] | None = None  # only the first N videos (smoke runs)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class BuildConfig:
-    out: str
-    sources: tuple[SourceSpec, ...]
-    sampling_fps: int = 2
+    out: Annotated[str, Field(min_length=1)]
+    sources: Annotated[tuple[SourceSpec, ...], Field(min_length=1)]
+    sampling_fps: Annotated[int, Field(ge=1, le=10)] = 2
     seed: int = 0
-    max_clip_seconds: float = 63.0
-    min_track_iou: float = 0.5
-    segmenter: SegmenterSettings = field(default_factory=SegmenterSettings)
-    max_shard_rows: int = 10_000
-    max_shard_bytes: int = 500 * 2**20
-    row_group_bytes: int = 64 * 2**20
-    workers: int = 1
+    # AcademicVideoPoint rows cover clip windows of at most this many seconds.
+    max_clip_seconds: Annotated[float, Field(gt=0, le=MOLMO2_MAX_POINT_CLIP_SECONDS, allow_inf_nan=False)] = 63.0
+    # AcademicVideoTrack rows (and their videos) cover clips of at most this many seconds; with
+    # sampling_fps it must fit Molmo2's 128 frames. None: exactly that (64 s at 2 fps).
+    max_track_seconds: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    min_track_iou: Fraction = 0.5
+    segmenter: SegmenterSettings = SegmenterSettings()
+    # encode: write the H.264 videos the rows name; skip: write rows only (the videos are made elsewhere).
+    videos: Literal["encode", "skip"] = "encode"
+    max_shard_rows: Annotated[int, Field(ge=1)] = 10_000
+    max_shard_bytes: Annotated[int, Field(ge=2**20)] = 500 * 2**20
+    row_group_bytes: Annotated[int, Field(ge=2**16)] = 64 * 2**20
+    workers: Annotated[int, Field(ge=1, le=256)] = 1
     resume: bool = True
     hash_frames: bool = False  # sha256 every frame image in the build manifest (slow on big sets)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-
-def _settings(raw: dict, cls, where: str):
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(raw) - known
-    if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
-    return cls(**raw)
+    @property
+    def track_clip_seconds(self) -> float:
+        return self.max_track_seconds or MOLMO2_MAX_FRAMES / self.sampling_fps
 
 
-def config_from_dict(raw: dict, where: str = "config") -> BuildConfig:
-    raw = dict(raw or {})
-    if "out" not in raw or "sources" not in raw:
-        raise ConfigError(f"{where}: needs 'out' and 'sources'")
-    sources = []
-    for i, s in enumerate(raw.pop("sources") or []):
-        if not isinstance(s, dict) or "name" not in s or "root" not in s:
-            raise ConfigError(f"{where}: sources[{i}] needs 'name' and 'root'")
-        s = dict(s)
-        s["options"] = tuple(sorted(dict(s.get("options") or {}).items()))
-        sources.append(_settings(s, SourceSpec, f"{where}: sources[{i}]"))
-    if not sources:
-        raise ConfigError(f"{where}: 'sources' is empty")
-    seg = raw.pop("segmenter", None) or {}
-    if isinstance(seg, str):
-        seg = {"name": seg}
-    raw["segmenter"] = _settings(seg, SegmenterSettings, f"{where}: segmenter")
-    raw["sources"] = tuple(sources)
-    cfg = _settings(raw, BuildConfig, where)
-    if int(cfg.sampling_fps) != cfg.sampling_fps or not 1 <= cfg.sampling_fps <= 10:
-        raise ConfigError(f"{where}: sampling_fps must be a whole number from 1 to 10, got {cfg.sampling_fps}")
+def _one_line(e: ValidationError, where: str) -> str:
+    errors = e.errors()
+    first = errors[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "value"
+    given = f" (got {first['input']!r})" if "input" in first and not isinstance(first["input"], dict) else ""
+    msg = first["msg"].removeprefix("Value error, ")
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {loc}: {msg}{given}{more}"
+
+
+def build(cls, where: str, **fields):
+    """`cls(**fields)`, with a validation error turned into a one-line ConfigError."""
+    try:
+        return cls(**fields)
+    except ValidationError as e:
+        raise ConfigError(_one_line(e, where)) from None
+
+
+def check_config(cfg: BuildConfig, where: str = "config") -> BuildConfig:
+    """Checks across settings, and each source's converter options."""
+    from converters import get_converter
+
+    if cfg.track_clip_seconds * cfg.sampling_fps > MOLMO2_MAX_FRAMES + 1e-9:
+        raise ConfigError(f"{where}: max_track_seconds {cfg.max_track_seconds:g} at sampling_fps {cfg.sampling_fps} is "
+                          f"more than the {MOLMO2_MAX_FRAMES} frames Molmo2's sampler shows; use at most "
+                          f"{MOLMO2_MAX_FRAMES / cfg.sampling_fps:g}")
+    seen = set()
+    for i, s in enumerate(cfg.sources):
+        get_converter(s.name, **dict(s.options))  # unknown source or option -> ConfigError
+        if (s.name, s.split) in seen:
+            raise ConfigError(f"{where}: sources[{i}]: {s.name}/{s.split} is listed twice")
+        seen.add((s.name, s.split))
     return cfg
 
 
+def config_from_dict(raw: dict, where: str = "config") -> BuildConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping of settings, got {type(raw).__name__}")
+    raw = dict(raw)
+    if "out" not in raw or "sources" not in raw:
+        raise ConfigError(f"{where}: needs 'out' and 'sources'")
+    if not isinstance(raw["sources"], (list, tuple)) or not raw["sources"]:
+        raise ConfigError(f"{where}: 'sources' must be a non-empty list")
+    sources = []
+    for i, s in enumerate(raw.pop("sources")):
+        if not isinstance(s, dict) or "name" not in s or "root" not in s:
+            raise ConfigError(f"{where}: sources[{i}] needs 'name' and 'root'")
+        s = dict(s)
+        options = s.get("options") or {}
+        if isinstance(options, (list, tuple)) and all(isinstance(o, (list, tuple)) and len(o) == 2 for o in options):
+            options = dict(options)  # the (key, value) pairs of BuildConfig.to_dict(), as a flow parameter
+        if not isinstance(options, dict):
+            raise ConfigError(f"{where}: sources[{i}].options must be a mapping, got {options!r}")
+        s["options"] = tuple(sorted(options.items()))
+        sources.append(build(SourceSpec, f"{where}: sources[{i}]", **s))
+    seg = raw.pop("segmenter", None) or {}
+    if isinstance(seg, str):
+        seg = {"name": seg}
+    if not isinstance(seg, dict):
+        raise ConfigError(f"{where}: segmenter must be a name or a mapping, got {seg!r}")
+    raw["segmenter"] = build(SegmenterSettings, f"{where}: segmenter", **seg)
+    raw["sources"] = tuple(sources)
+    return check_config(build(BuildConfig, where, **raw), where)
+
+
 def load_config(path: str) -> BuildConfig:
-    p = Path(path)
-    if not p.exists():
-        raise ConfigError(f"config file not found: {path}")
     try:
-        raw = yaml.safe_load(p.read_text())
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"config file {path} cannot be read ({e})") from None
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML ({e})") from None
+        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(e).split())})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return config_from_dict(raw, where=str(path))

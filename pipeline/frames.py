@@ -11,6 +11,7 @@ import os
 import numpy as np
 from PIL import Image
 
+from . import checks
 from .errors import SourceError
 from .records import Video
 
@@ -28,12 +29,14 @@ def _read_image(video: Video, i: int) -> np.ndarray:
     if not 0 <= i < len(video.frame_files):
         raise SourceError(video.frames_dir, f"frame {i} requested but only {len(video.frame_files)} frames exist")
     path = os.path.join(video.frames_dir, video.frame_files[i])
+    if video.root is not None and os.path.lexists(path) and not checks.is_inside(path, video.root):
+        raise SourceError(path, f"resolves to {os.path.realpath(path)}, outside the source root {video.root}: refused")
     try:
         with Image.open(path) as im:
             arr = np.asarray(im.convert("RGB"))
     except FileNotFoundError:
-        raise SourceError(path, "frame file is missing") from None
-    except OSError as e:
+        raise SourceError(path, "frame file is missing" + (" (dangling link)" if os.path.islink(path) else "")) from None
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
         raise SourceError(path, f"frame file cannot be decoded ({e})") from None
     if arr.shape[:2] != (video.height, video.width):
         raise SourceError(path, f"frame is {arr.shape[1]}x{arr.shape[0]}, expected {video.width}x{video.height}")
@@ -44,6 +47,8 @@ def _read_video_file(video: Video, indices: list[int]) -> list[np.ndarray]:
     path = video.video_file
     if not os.path.exists(path):
         raise SourceError(path, "video file is missing")
+    if video.root is not None and not checks.is_inside(path, video.root):
+        raise SourceError(path, f"resolves to {os.path.realpath(path)}, outside the source root {video.root}: refused")
     try:
         import decord
 

@@ -3,7 +3,11 @@
 Input annotation and video files are listed with size and sha256. Frame-image folders are listed
 with file count, total bytes and a sha256 of their (name, size) listing; with `hash_frames` every
 image's content is hashed too (slow on large sets). Hashes are cached by (path, size, mtime) in
-`OUT/.work/hashes.json` so rebuilds do not re-read unchanged inputs.
+`OUT/.work/hashes.json` so rebuilds do not re-read unchanged inputs. An input that cannot be read
+(a dangling link, a permission error) is listed as such rather than failing the build.
+
+The code version reads the git commit without writing to the checkout: `git status` refreshes and
+rewrites `.git/index`, so it runs with `--no-optional-locks`, which tells git not to.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import subprocess
 from . import __version__
 from .shards import sha256_file
 
-PACKAGES = ("numpy", "pyarrow", "pycocotools", "opencv-python-headless", "datasets", "prefect", "torch", "sam2")
+PACKAGES = ("numpy", "pyarrow", "pycocotools", "opencv-python-headless", "datasets", "prefect", "torch", "sam2", "av")
 
 
 class HashCache:
@@ -28,9 +32,10 @@ class HashCache:
         self.data: dict = {}
         if os.path.exists(path):
             try:
-                with open(path) as f:
-                    self.data = json.load(f)
-            except (OSError, json.JSONDecodeError):
+                with open(path, encoding="utf-8") as f:
+                    data = json.load(f)
+                self.data = {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+            except (OSError, ValueError):
                 self.data = {}
 
     def sha256(self, path: str) -> str:
@@ -50,10 +55,11 @@ class HashCache:
 
 def git_commit() -> str | None:
     here = os.path.dirname(os.path.abspath(__file__))
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
     try:
-        out = subprocess.run(["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
-        dirty = subprocess.run(["git", "-C", here, "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, env=env)
+        dirty = subprocess.run(["git", "--no-optional-locks", "-C", here, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5, env=env)
     except (OSError, subprocess.SubprocessError):
         return None
     if out.returncode != 0:
@@ -71,18 +77,32 @@ def package_versions() -> dict:
     return versions
 
 
+def _size(path: str) -> int:
+    """Size of a file; -1 for a dangling link or an unreadable entry (listed, never fatal)."""
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return -1
+
+
 def describe_input(path: str, hashes: HashCache, hash_frames: bool) -> dict:
-    if os.path.isdir(path):
-        names = sorted(os.listdir(path))
-        sizes = [os.path.getsize(os.path.join(path, n)) for n in names]
-        listing = hashlib.sha256("\n".join(f"{n}\t{s}" for n, s in zip(names, sizes)).encode()).hexdigest()
-        entry = {"path": path, "kind": "frames", "files": len(names), "bytes": sum(sizes), "listing_sha256": listing}
-        if hash_frames:
-            entry["sha256"] = {n: hashes.sha256(os.path.join(path, n)) for n in names}
-        return entry
-    if not os.path.exists(path):
-        return {"path": path, "kind": "file", "missing": True}
-    return {"path": path, "kind": "file", "bytes": os.path.getsize(path), "sha256": hashes.sha256(path)}
+    try:
+        if os.path.isdir(path):
+            names = sorted(os.listdir(path))
+            sizes = [_size(os.path.join(path, n)) for n in names]
+            listing = hashlib.sha256("\n".join(f"{n}\t{s}" for n, s in zip(names, sizes)).encode()).hexdigest()
+            entry = {"path": path, "kind": "frames", "files": len(names), "bytes": sum(s for s in sizes if s > 0),
+                     "listing_sha256": listing}
+            if any(s < 0 for s in sizes):
+                entry["unreadable"] = [n for n, s in zip(names, sizes) if s < 0][:20]
+            if hash_frames:
+                entry["sha256"] = {n: hashes.sha256(os.path.join(path, n)) for n, s in zip(names, sizes) if s >= 0}
+            return entry
+        if not os.path.exists(path):
+            return {"path": path, "kind": "file", "missing": True}
+        return {"path": path, "kind": "file", "bytes": os.path.getsize(path), "sha256": hashes.sha256(path)}
+    except OSError as e:
+        return {"path": path, "kind": "file", "unreadable": e.strerror or str(e)}
 
 
 def code_version() -> dict:

@@ -2,6 +2,11 @@
 
 Masks travel as COCO RLE everywhere (a 1080p mask is a few hundred bytes instead of 2 MB), and
 are decoded one at a time only where pixels are needed (point sampling).
+
+RLEs from source files are checked with `check_rle` before anything decodes them: pycocotools
+allocates H x W bytes up front (a 60000x60000 mask is 3.6 GB) and, when the run lengths cover fewer
+than H x W pixels, leaves the rest of the mask as uninitialised memory, so two builds of the same
+file would give different masks.
 """
 
 from __future__ import annotations
@@ -9,7 +14,69 @@ from __future__ import annotations
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from . import checks
 from .records import Box
+
+
+def rle_counts(counts: str | bytes) -> np.ndarray:
+    """The run lengths of a compressed COCO RLE string, without decoding the mask.
+
+    The string format (COCO's mask API): each run length is written in 6-bit characters offset by
+    48, 5 data bits each, low bits first, 0x20 marking that more characters follow and 0x10 in the
+    last one the sign; from the fourth run on, a run is stored as its difference to the run two
+    places before it. ValueError on characters outside the alphabet or a truncated last run."""
+    raw = np.frombuffer(counts.encode("ascii") if isinstance(counts, str) else bytes(counts), dtype=np.uint8)
+    if raw.size == 0:
+        return np.zeros(0, np.int64)
+    c = raw.astype(np.int64) - 48
+    if c.min() < 0 or c.max() > 63:
+        raise ValueError("RLE counts string has characters outside the COCO alphabet")
+    last = (c & 0x20) == 0  # the last character of each run length
+    if not last[-1]:
+        raise ValueError("RLE counts string ends in the middle of a run length")
+    ends = np.flatnonzero(last)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    position = np.arange(c.size) - np.repeat(starts, ends - starts + 1)
+    if position.max() > 12:
+        raise ValueError("RLE counts string has a run length too long to be real")
+    values = np.add.reduceat((c & 0x1F) << (5 * position), starts)
+    negative = (c[ends] & 0x10) != 0
+    values = values - (negative.astype(np.int64) << (5 * (position[ends] + 1)))
+    runs = values.copy()
+    runs[2::2] = np.cumsum(values[2::2])  # run m (m > 2) is stored relative to run m - 2
+    runs[3::2] = values[1] + np.cumsum(values[3::2]) if values.size > 3 else runs[3::2]
+    return runs
+
+
+def check_rle(rle, height: int, width: int) -> dict:
+    """A source RLE checked against the frame size and normalised (str counts); ValueError if not.
+
+    The size must be [height, width] within `checks.MAX_SIDE`, and the run lengths must be
+    non-negative and add up to exactly height x width."""
+    if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:
+        raise ValueError(f"mask is not a COCO RLE with 'size' and 'counts' ({type(rle).__name__})")
+    size = rle["size"]
+    if not isinstance(size, (list, tuple)) or len(size) != 2:
+        raise ValueError(f"mask size {size!r} is not [height, width]")
+    h = checks.whole(size[0], "mask height", 1, checks.MAX_SIDE)
+    w = checks.whole(size[1], "mask width", 1, checks.MAX_SIDE)
+    if (h, w) != (int(height), int(width)):
+        raise ValueError(f"mask size [{h}, {w}] is not the frame's [{height}, {width}]")
+    counts = rle["counts"]
+    if isinstance(counts, list):
+        if not all(isinstance(x, int) and not isinstance(x, bool) for x in counts):
+            raise ValueError("mask counts list holds values that are not whole numbers")
+        runs = np.asarray(counts, dtype=np.int64)
+    elif isinstance(counts, (str, bytes)):
+        runs = rle_counts(counts)
+    else:
+        raise ValueError(f"mask counts are {type(counts).__name__}, not a string or a list")
+    if runs.size and runs.min() < 0:
+        raise ValueError("mask counts hold a negative run length")
+    total = int(runs.sum()) if runs.size else 0
+    if total != h * w:
+        raise ValueError(f"mask run lengths cover {total} pixels, not {h} x {w} = {h * w}")
+    return normalise({"size": [h, w], "counts": counts})
 
 
 def encode(mask: np.ndarray) -> dict:

@@ -1,9 +1,14 @@
-"""One video through the stages: convert -> sample -> (segment -> filter) -> points -> rows.
+"""One video through the stages: convert -> sample -> (segment -> filter) -> points -> rows -> videos.
 
-`process_video` never raises for bad input: a `SourceError` or `SamplingError` becomes a
-video-level reject. Results are cached per video under `OUT/.work/` keyed by the input files'
-size and mtime, the settings and the code version, so an interrupted build resumes where it
-stopped and an unchanged rebuild redoes nothing.
+`process_video` never raises for a problem with one video: bad input (`SourceError`), a rate the
+annotation cannot serve (`SamplingError`), and any other failure (a library error on a garbage
+file, running out of memory) become a video-level reject that names the stage, the file and the
+problem, and the build goes on. Only `TransientError` propagates, so that the runner can retry it.
+
+Results are cached per video under `OUT/.work/` keyed by the input files' size and mtime, the
+settings and the code version, so an interrupted build resumes where it stopped and an unchanged
+rebuild redoes nothing. An entry that cannot be read, is incomplete, holds rows that do not fit the
+schema, or names a video file that is gone, is recomputed.
 """
 
 from __future__ import annotations
@@ -12,22 +17,26 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
-from converters import get_converter
+import pyarrow as pa
+
+from converters import get_converter, load_manifest
 from converters.base import VideoRef
 
-from . import __version__
+from . import __version__, checks
 from .config import BuildConfig
-from .errors import SamplingError, SourceError
+from .errors import SamplingError, SourceError, TransientError
 from .frames import read_frames
 from .masks import clip_box
 from .records import FrameAnnotation, VideoRecord
 from .rejects import Reject
-from .rows import RowSettings, object_tracks, point_rows, track_rows
+from .rows import Layout, RowSettings, make_layout, object_tracks, point_rows, track_rows
 from .sampling import sample_frames
+from .schemas import POINT_SCHEMA, TRACK_SCHEMA
 from .segmenters import SegmentRequest, get_segmenter
 from .track_filter import score_track
+from .videos import VideoOutput, check_frames_available, grid_source_frames, write_videos
 
 
 @dataclass
@@ -40,6 +49,7 @@ class VideoResult:
     track_rows: list[dict] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     tracks: list[dict] = field(default_factory=list)  # every track: kept?, mean IoU, re-prompts
+    videos: list[dict] = field(default_factory=list)  # written videos: path (in OUT), frames, bytes, sha256
     n_objects: int = 0
     inputs: list[str] = field(default_factory=list)  # files and frame folders this video read
     seconds: float = 0.0
@@ -52,65 +62,144 @@ class VideoResult:
 
     @classmethod
     def from_json(cls, d: dict) -> "VideoResult":
+        """Strict: every field present with the right type, rows that fit the schemas; else ValueError."""
+        if not isinstance(d, dict) or set(d) != {f.name for f in fields(cls)}:
+            raise ValueError("cached result has missing or unknown fields")
+        for key in ("point_rows", "track_rows", "rejects", "tracks", "videos", "inputs"):
+            if not isinstance(d[key], list) or not all(isinstance(x, (dict, str)) for x in d[key]):
+                raise ValueError(f"cached result field {key} is not a list")
         d = dict(d)
         d["rejects"] = [Reject(**r) for r in d["rejects"]]
-        return cls(**d)
+        res = cls(**d)
+        pa.Table.from_pylist(res.point_rows, schema=POINT_SCHEMA)
+        pa.Table.from_pylist(res.track_rows, schema=TRACK_SCHEMA)
+        return res
 
 
-def _reject_video(ref: VideoRef, stage: str, reason: str, detail: str, file: str | None) -> VideoResult:
+def _reject_video(ref: VideoRef, stage: str, reason: str, detail: str, file: str | None,
+                  partial: VideoResult | None = None) -> VideoResult:
     r = Reject(ref.source, ref.split, ref.video_id, "video", stage, reason, detail, file=file)
-    return VideoResult(ref.source, ref.split, ref.video_id, ok=False, rejects=[r], inputs=list(ref.files))
+    res = VideoResult(ref.source, ref.split, ref.video_id, ok=False, rejects=[r], inputs=list(ref.files))
+    if partial is not None:  # keep what was learnt before the failure (converter drops, track scores)
+        res.rejects = partial.rejects + [r]
+        res.tracks, res.n_objects = partial.tracks, partial.n_objects
+    return res
+
+
+class _Progress:
+    """Which stage a video is in, so that a failure can say where it happened."""
+
+    def __init__(self):
+        self.stage = "convert"
+        self.result: VideoResult | None = None
 
 
 def process_video(ref: VideoRef, cfg: BuildConfig) -> VideoResult:
     t0 = time.perf_counter()
+    progress = _Progress()
     try:
-        record = get_converter(ref.source, **dict(ref.options)).load(ref)
+        result = _process(ref, cfg, progress)
+    except TransientError:
+        raise
     except SourceError as e:
-        return _reject_video(ref, "convert", "bad source file", e.problem, e.path)
-    try:
-        result = _process_record(ref, record, cfg)
-    except SourceError as e:
-        return _reject_video(ref, "segment", "bad source file", e.problem, e.path)
+        result = _reject_video(ref, progress.stage, "bad source file", e.problem, e.path, progress.result)
     except SamplingError as e:
-        return _reject_video(ref, "sample", "sampling rate not served", str(e), ref.location)
-    result.inputs = list(ref.files) + ([record.video.path] if record.video.path else [])
+        result = _reject_video(ref, progress.stage, "sampling rate not served", str(e), ref.location, progress.result)
+    except MemoryError:
+        result = _reject_video(ref, progress.stage, "out of memory", "the video needed more memory than is free",
+                               ref.location, progress.result)
+    except Exception as e:  # noqa: BLE001 - one video's failure must never stop the build
+        detail = f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:300]}"
+        result = _reject_video(ref, progress.stage, "unexpected error", detail, ref.location, progress.result)
     result.seconds = time.perf_counter() - t0
     return result
 
 
-def _process_record(ref: VideoRef, record: VideoRecord, cfg: BuildConfig) -> VideoResult:
+def check_record(record: VideoRecord, ref: VideoRef) -> None:
+    """The converter's record, checked before anything loops over or allocates from it."""
     v = record.video
-    res = VideoResult(v.source, v.split, v.video_id, ok=True, n_objects=len(record.objects))
-    for obj_id, reason, detail in record.dropped:
-        res.rejects.append(Reject(v.source, v.split, v.video_id, "track", "convert", reason, detail, obj_id))
+    try:
+        checks.relative_path(v.video_id, "video id")
+        checks.frame_size(v.width, v.height, "video")
+        checks.frame_count(v.n_frames, "video frame count")
+        checks.frame_rate(v.fps, "video frame rate")
+        checks.frame_rate(v.annotation_fps, "annotation rate")
+    except ValueError as e:
+        raise SourceError(ref.location, str(e)) from None
+    for f in record.annotated_frames:
+        if not 0 <= f < v.n_frames:
+            raise SourceError(ref.location, f"annotated frame {f} outside 0..{v.n_frames - 1}")
+
+
+def _process(ref: VideoRef, cfg: BuildConfig, progress: _Progress) -> VideoResult:
+    record = get_converter(ref.source, **dict(ref.options)).load(ref)
+    check_record(record, ref)
+    v = record.video
+    res = progress.result = VideoResult(v.source, v.split, v.video_id, ok=False, n_objects=len(record.objects))
+    res.inputs = list(ref.files) + ([v.path] if v.path and os.path.exists(v.path) else [])
+    for d in record.dropped:
+        res.rejects.append(Reject(v.source, v.split, v.video_id, d.level, "convert", d.reason, d.detail, d.object_id,
+                                  d.frame, d.file, d.line))
+    if not record.objects:
+        res.rejects.append(Reject(v.source, v.split, v.video_id, "video", "convert", "no objects",
+                                  "no annotated object is left to build rows from", file=ref.location))
+        return res
+    if cfg.videos == "encode":
+        check_frames_available(v)
+
+    progress.stage = "sample"
     sampled, dropped_times = sample_frames(
         v.n_frames, v.fps, record.annotated_frames, v.annotation_fps, cfg.sampling_fps, where=ref.location
     )
     for d in dropped_times:
         res.rejects.append(Reject(v.source, v.split, v.video_id, "frame", "sample", "no annotated frame", f"t={d.time:.1f}s: {d.reason}"))
     if not sampled:
-        res.ok = False
         res.rejects.append(Reject(v.source, v.split, v.video_id, "video", "sample", "no sampled frame", "", file=ref.location))
         return res
 
     incomplete: set[str] = set()
-    box_objects = [o for o in record.objects if o.kind == "box"]
-    if box_objects:
-        incomplete = _segment_and_filter(record, sampled, cfg, res)
+    frames_cache: dict[int, object] = {}
+    if any(o.kind == "box" for o in record.objects):
+        progress.stage = "segment"
+        incomplete = _segment_and_filter(record, sampled, cfg, res, frames_cache)
     for o in record.objects:
         if o.kind == "mask":
             res.tracks.append({"object_id": o.object_id, "kept": True, "mean_iou": None, "n_frames": len(o.visible_frames()),
                                "reprompts": 0, "label": o.label})
 
-    settings = RowSettings(cfg.sampling_fps, cfg.seed, cfg.max_clip_seconds)
+    progress.stage = "rows"
+    tasks = tuple(load_manifest(ref.source).get("tasks") or ())
+    settings = RowSettings(cfg.sampling_fps, cfg.seed, cfg.max_clip_seconds, cfg.track_clip_seconds, tasks)
+    layout = make_layout(record, sampled, settings)
     tracks, rej = object_tracks(record, sampled)
     res.rejects += rej
-    res.point_rows, rej = point_rows(record, sampled, tracks, settings, ref.root, incomplete)
+    res.point_rows, rej = point_rows(record, sampled, tracks, settings, layout, incomplete)
     res.rejects += rej
-    res.track_rows, rej = track_rows(record, sampled, tracks, settings, ref.root, incomplete)
+    res.track_rows, rej = track_rows(record, sampled, tracks, settings, layout, incomplete)
     res.rejects += rej
+
+    if cfg.videos == "encode" and (res.point_rows or res.track_rows):
+        progress.stage = "videos"
+        res.videos = _write_videos(record, sampled, layout, res, cfg, frames_cache)
+    res.ok = bool(res.point_rows or res.track_rows)
+    if not res.ok and not any(r.level == "video" for r in res.rejects):
+        reasons = sorted({r.reason for r in res.rejects if r.level != "frame"})
+        res.rejects.append(Reject(v.source, v.split, v.video_id, "video", "rows", "no rows",
+                                  "; ".join(reasons) or "no object is visible on a sampled frame", file=ref.location))
     return res
+
+
+def _write_videos(record: VideoRecord, sampled, layout: Layout, res: VideoResult, cfg: BuildConfig,
+                  frames_cache: dict) -> list[dict]:
+    outputs = []
+    if res.point_rows:
+        outputs.append(VideoOutput(layout.point_video, 0, layout.n_grid))
+    used = {r["video"] for r in res.track_rows}
+    outputs += [VideoOutput(layout.track_video(c), c.start, c.stop) for c in layout.clips if c.name in used]
+    grid = grid_source_frames(record.video, layout.n_grid, layout.sampling_fps,
+                              {k: s.frame for k, s in zip(layout.step_k, sampled)})
+    return write_videos(record.video, grid, outputs, cfg.out, layout.sampling_fps, layout.width, layout.height,
+                        frames_cache)
 
 
 def sampled_boxes(record: VideoRecord, sampled) -> dict[str, dict[int, tuple]]:
@@ -129,13 +218,15 @@ def sampled_boxes(record: VideoRecord, sampled) -> dict[str, dict[int, tuple]]:
     return boxes
 
 
-def _segment_and_filter(record: VideoRecord, sampled, cfg: BuildConfig, res: VideoResult) -> set[str]:
+def _segment_and_filter(record: VideoRecord, sampled, cfg: BuildConfig, res: VideoResult, frames_cache: dict) -> set[str]:
     """Masks for box objects on the sampled frames; drops tracks that fail the filter.
 
     Returns the labels that lost a track (their count and track rows would be wrong)."""
     v = record.video
     boxes = sampled_boxes(record, sampled)
-    frames = read_frames(v, [s.frame for s in sampled])
+    indices = [s.frame for s in sampled]
+    frames = read_frames(v, indices)
+    frames_cache.update(zip(indices, frames))
     seg = get_segmenter(cfg.segmenter).segment(SegmentRequest(frames, boxes, v.video_id))
     incomplete: set[str] = set()
     kept = []
@@ -175,13 +266,17 @@ def _file_stamp(path: str) -> list:
     try:
         st = os.stat(path)
         return [path, st.st_size, st.st_mtime_ns]
-    except FileNotFoundError:
+    except OSError:
         return [path, None, None]
+
+
+CACHE_IGNORES = ("out", "sources", "workers", "resume", "max_shard_rows", "max_shard_bytes", "row_group_bytes",
+                 "hash_frames")
 
 
 def cache_key(ref: VideoRef, cfg: BuildConfig) -> str:
     settings = cfg.to_dict()
-    for k in ("out", "sources", "workers", "resume", "max_shard_rows", "max_shard_bytes", "row_group_bytes", "hash_frames"):
+    for k in CACHE_IGNORES:
         settings.pop(k)
     payload = {"v": __version__, "ref": asdict(ref), "files": [_file_stamp(f) for f in ref.files], "cfg": settings}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
@@ -189,27 +284,41 @@ def cache_key(ref: VideoRef, cfg: BuildConfig) -> str:
 
 def work_path(cfg: BuildConfig, ref: VideoRef) -> str:
     safe = hashlib.sha1(ref.video_id.encode()).hexdigest()[:10]
-    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in ref.video_id)[:80]
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in ref.video_id)[:80].lstrip(".")
     return os.path.join(cfg.out, ".work", ref.source, ref.split, f"{name}-{safe}.json")
+
+
+def _load_cached(path: str, key: str, cfg: BuildConfig) -> VideoResult | None:
+    """The cached result if it is complete and still true of OUT; None means recompute."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            saved = json.load(f)
+        if not isinstance(saved, dict) or saved.get("key") != key:
+            return None
+        res = VideoResult.from_json(saved["result"])
+        for v in res.videos:
+            full = checks.join_inside(cfg.out, v["path"], "cached video path")
+            if os.path.getsize(full) != v["bytes"]:
+                return None
+        if cfg.videos == "encode" and (res.point_rows or res.track_rows) and not res.videos:
+            return None
+    except Exception:  # noqa: BLE001 - any unreadable, partial or stale entry is recomputed
+        return None
+    res.cached = True
+    return res
 
 
 def process_video_cached(ref: VideoRef, cfg: BuildConfig) -> VideoResult:
     path = work_path(cfg, ref)
     key = cache_key(ref, cfg)
     if cfg.resume and os.path.exists(path):
-        try:
-            with open(path) as f:
-                saved = json.load(f)
-            if saved.get("key") == key:
-                res = VideoResult.from_json(saved["result"])
-                res.cached = True
-                return res
-        except (OSError, json.JSONDecodeError, KeyError, TypeError):
-            pass  # unreadable cache entry: recompute
+        res = _load_cached(path, key, cfg)
+        if res is not None:
+            return res
     res = process_video(ref, cfg)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp"
-    with open(tmp, "w") as f:
+    with open(tmp, "w", encoding="utf-8") as f:
         json.dump({"key": key, "result": res.to_json()}, f)
     os.replace(tmp, path)
     return res

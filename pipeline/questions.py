@@ -1,7 +1,9 @@
-"""Question templates and whole-answer forms: the one place they live.
+"""Question templates: the one place they live.
 
 Templates follow Molmo2's data formatter (olmo/preprocessing/data_formatter.py); one is chosen per
-row with the row's seeded generator so that builds are reproducible.
+row with the row's seeded generator so that builds are reproducible. Point questions use the label
+lower-cased, as Molmo2's AcademicVideoPoint loader does (its validation question is fixed:
+`How many "label" are there in the video?`). Answers are made in `molmo_text`.
 """
 
 from __future__ import annotations
@@ -29,12 +31,15 @@ SINGLE_POINT_TRACK_TEMPLATES = (
 )
 
 
+VALIDATION_SPLITS = ("val", "valid", "validation", "valid_u")
+
+
 def choose(templates: tuple[str, ...], rng: np.random.Generator, **fields) -> str:
     return templates[int(rng.integers(len(templates)))].format(**fields)
 
 
-def point_count_answer(points_text: str, count: int) -> str:
-    """Molmo2's point-then-count answer; 'There are none.' when nothing is there."""
-    if count == 0:
-        return "There are none."
-    return f"Counting the {points_text} shows a total of {count}."
+def point_question(label: str, split: str, rng: np.random.Generator) -> str:
+    label = label.lower()
+    if split in VALIDATION_SPLITS:
+        return POINT_COUNT_VAL_TEMPLATE.format(label=label)
+    return choose(POINT_COUNT_TEMPLATES, rng, label=label)

@@ -42,6 +42,7 @@ class Video:
     frame_files: tuple[str, ...] = ()
     video_file: str | None = None
     input_files: tuple[str, ...] = ()
+    root: str | None = None  # the source root: frames are never read from outside it
 
     @property
     def duration(self) -> float:
@@ -72,6 +73,20 @@ class TrackedObject:
         return self.expressions[0] if self.expressions else self.category
 
 
+@dataclass(frozen=True)
+class Dropped:
+    """Something a converter left out while reading, and why: a distractor track, an ignore row, a
+    NaN or zero-area box (kept as "not visible"). The build turns each into a rejects row."""
+
+    reason: str
+    detail: str = ""
+    object_id: str | None = None
+    level: Literal["track", "frame"] = "track"
+    frame: int | None = None
+    file: str | None = None
+    line: int | None = None
+
+
 @dataclass
 class VideoRecord:
     """A converted video: the video, its objects, and which frames carry annotations."""
@@ -79,9 +94,8 @@ class VideoRecord:
     video: Video
     objects: list[TrackedObject]
     annotated_frames: tuple[int, ...]
-    # Things the converter dropped while reading (distractor tracks, ignore rows...), as
-    # (object_id or None, reason, detail) so that nothing is lost silently.
-    dropped: list[tuple[str | None, str, str]] = field(default_factory=list)
+    # What the converter left out, so that nothing is lost silently.
+    dropped: list[Dropped] = field(default_factory=list)
 
     @property
     def kind(self) -> Kind:

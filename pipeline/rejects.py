@@ -1,7 +1,9 @@
 """The rejects table: every dropped video, track or frame with its reason.
 
 A build never loses data silently: each stage that drops something appends a `Reject`, and the
-build writes them all to `OUT/rejects.parquet` and counts them by reason in the summary.
+build writes them all to `OUT/rejects.parquet` and counts them by reason in the summary. `level`
+says how much was lost: a whole video, a track, one frame of a track (or one source row), or an
+output row.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Reject:
     object_id: str | None = None
     frame: int | None = None
     file: str | None = None
+    line: int | None = None  # line in `file`, for text sources
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -43,6 +46,7 @@ REJECT_SCHEMA = pa.schema(
         ("object_id", pa.string()),
         ("frame", pa.int64()),
         ("file", pa.string()),
+        ("line", pa.int64()),
     ]
 )
 

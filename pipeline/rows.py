@@ -1,10 +1,20 @@
 """Rows of the two datasets from a video whose objects all have masks on the sampled frames.
 
-- AcademicVideoPoint: per clip window (at most `max_clip_seconds`) and label, one row: each object
-  of the label that is visible in the window gets one Gaussian point at its first visible sampled
-  frame; `count` is the number of such objects. Unlabelled sources (SA-V) give no point rows.
-- AcademicVideoTrack: labelled objects give one `track` row per label over the whole video;
-  unlabelled objects give one `single_point_track` row each, queried by their first track point.
+Every row names a video that vgdata writes (`pipeline/videos.py`), at `sampling_fps` frames a
+second: grid frame k shows the source frame sampled at time k / sampling_fps. That is what makes
+Molmo2's loaders read each row exactly (docs/MOLMO2.md):
+- AcademicVideoPoint: per clip window (at most `max_clip_seconds`, 63 s) and label, one row: each
+  object of the label that is visible in the window gets one Gaussian point at its first visible
+  sampled frame; `count` is the number of such objects. `timestamps` are seconds in the video, the
+  answer's times are relative to `clip_start_time`, and the label is lower-cased in the question
+  and answer, as Molmo2's loader does. The row's video is the whole video
+  (`AcademicVideoPoint/<source>/<split>/videos-<fps>fps/<video>.mp4`).
+- AcademicVideoTrack: the video is cut into clips of at most `max_track_seconds` (64 s: the 128
+  frames Molmo2's sampler shows at 2 fps), each with its own video
+  (`AcademicVideoTrack/<source>/<split>/videos/<clip>.mp4`). Per clip, task `track`: one row per
+  label over all objects of the label; task `single_point_track`: one row per object, queried by
+  its first visible point in the clip. `frame` and `time` count from the clip's start, with
+  `frame == time * fps` (Molmo2's parser maps times to frames that way).
 A label any of whose tracks was dropped upstream gives no rows: its count and tracks would be
 wrong. Such rows are reported as rejects.
 """
@@ -13,9 +23,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,6 +35,8 @@ from . import questions as Q
 from .records import TrackedObject, VideoRecord
 from .rejects import Reject
 from .sampling import SampledFrame
+
+POINT_DATASET, TRACK_DATASET = "AcademicVideoPoint", "AcademicVideoTrack"
 
 
 def stable_rng(*parts) -> np.random.Generator:
@@ -51,6 +62,69 @@ class RowSettings:
     sampling_fps: int = 2
     seed: int = 0
     max_clip_seconds: float = 63.0
+    max_track_seconds: float = 64.0
+    tasks: tuple[str, ...] = ("track", "point_count", "single_point_track")
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A track clip: grid frames [start, stop) of the video, written as its own video file."""
+
+    index: int
+    start: int
+    stop: int
+    name: str  # the row's `video`: the file name of its video, without .mp4
+
+
+@dataclass
+class Layout:
+    """Where each sampled frame sits in the videos vgdata writes for one source video.
+
+    The grid is k / sampling_fps for k = 0..n_grid-1, covering the whole video; `step_k[j]` is the
+    grid index of sampled step j. Widths and heights are rounded up to even numbers (H.264 4:2:0
+    needs them; the extra row/column is padding at the bottom/right, so pixel coordinates are
+    unchanged)."""
+
+    source: str
+    split: str
+    video_id: str
+    sampling_fps: int
+    n_grid: int
+    width: int
+    height: int
+    step_k: list[int]
+    clips: list[Clip] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        return self.n_grid / self.sampling_fps
+
+    @property
+    def point_video(self) -> str:
+        return f"{POINT_DATASET}/{self.source}/{self.split}/videos-{self.sampling_fps}fps/{self.video_id}.mp4"
+
+    def track_video(self, clip: Clip) -> str:
+        return f"{TRACK_DATASET}/{self.source}/{self.split}/videos/{clip.name}.mp4"
+
+
+def even(n: int) -> int:
+    return n + (n % 2)
+
+
+def grid_length(n_frames: int, fps: float, sampling_fps: int) -> int:
+    """Grid times k / sampling_fps that fall within the video (up to its last frame's time)."""
+    return int(math.floor((n_frames - 1) / fps * sampling_fps + 1e-6)) + 1
+
+
+def make_layout(record: VideoRecord, sampled: list[SampledFrame], settings: RowSettings) -> Layout:
+    v, s = record.video, settings.sampling_fps
+    n_grid = grid_length(v.n_frames, v.fps, s)
+    step_k = [int(round(x.time * s)) for x in sampled]
+    per_clip = max(1, int(math.floor(settings.max_track_seconds * s + 1e-6)))
+    n_clips = max(1, math.ceil(n_grid / per_clip))
+    clips = [Clip(c, c * per_clip, min(n_grid, (c + 1) * per_clip),
+                  v.video_id if n_clips == 1 else f"{v.video_id}_clip{c:03d}") for c in range(n_clips)]
+    return Layout(v.source, v.split, v.video_id, s, n_grid, even(v.width), even(v.height), step_k, clips)
 
 
 def integer_ids(objects: list[TrackedObject]) -> list[int]:
@@ -85,13 +159,16 @@ def object_tracks(record: VideoRecord, sampled: list[SampledFrame]) -> tuple[lis
     return tracks, rejects
 
 
-def video_path(record: VideoRecord, root: str) -> str:
-    """The video's file or frame folder relative to the source root (as rows store it)."""
-    return os.path.relpath(record.video.path, root) if record.video.path else ""
-
-
 def _xy100(p: P.Point, width: int, height: int) -> dict:
     return {"x": 100.0 * p.x / width, "y": 100.0 * p.y / height}
+
+
+def _labelled(tracks: list[ObjectTrack]) -> dict[str, list[ObjectTrack]]:
+    groups: dict[str, list[ObjectTrack]] = defaultdict(list)
+    for t in tracks:
+        if t.obj.label:
+            groups[t.obj.label].append(t)
+    return groups
 
 
 def point_rows(
@@ -99,22 +176,19 @@ def point_rows(
     sampled: list[SampledFrame],
     tracks: list[ObjectTrack],
     settings: RowSettings,
-    root: str,
+    layout: Layout,
     incomplete_labels: set[str],
 ) -> tuple[list[dict], list[Reject]]:
     v = record.video
     rows, rejects = [], []
-    by_label: dict[str, list[ObjectTrack]] = defaultdict(list)
-    for t in tracks:
-        if t.obj.label:
-            by_label[t.obj.label].append(t)
-    if not by_label or not sampled:
+    by_label = _labelled(tracks)
+    if "point_count" not in settings.tasks or not by_label or not sampled:
         return rows, rejects
-    clip_len = settings.max_clip_seconds or math.inf  # 0/None: one window, the whole video
-    n_windows = 1 if math.isinf(clip_len) else max(1, math.ceil((sampled[-1].time + 1e-6) / clip_len))
+    clip_len = settings.max_clip_seconds
+    n_windows = max(1, math.ceil((sampled[-1].time + 1e-6) / clip_len))
     for w in range(n_windows):
-        start = 0.0 if math.isinf(clip_len) else w * clip_len
-        end = min(start + clip_len, v.duration)
+        start = w * clip_len
+        end = min(start + clip_len, layout.duration)
         window = [i for i, s in enumerate(sampled) if start - 1e-6 <= s.time < start + clip_len - 1e-6]
         for li, label in enumerate(sorted(by_label)):
             row_id = f"{v.source}/{v.split}/{v.video_id}/points/{w:03d}-{li:03d}"
@@ -133,39 +207,27 @@ def point_rows(
             if not firsts:
                 continue
             times = sorted({tm for tm, _ in firsts})
-            per_time = [sorted((_xy100(p, v.width, v.height) for tm, p in firsts if tm == t),
+            per_time = [sorted((_xy100(p, layout.width, layout.height) for tm, p in firsts if tm == t),
                                key=lambda d: (d["x"], d["y"])) for t in times]
-            text = T.encode_points(
-                [(t, [(T.to_scale(p.x, v.width), T.to_scale(p.y, v.height)) for tm, p in firsts if tm == t])
-                 for t in times],
-                label,
-            )
-            rng = stable_rng(settings.seed, row_id, "question")
-            template = Q.POINT_COUNT_VAL_TEMPLATE if v.split in ("val", "valid") else None
-            question = template.format(label=label) if template else Q.choose(Q.POINT_COUNT_TEMPLATES, rng, label=label)
-            rows.append({
-                "id": row_id,
-                "subset": v.source,
-                "video_name": v.video_id,
-                "dataset": v.source,
-                "count": len(firsts),
-                "timestamps": times,
-                "points": per_time,
-                "category": label,
-                "video_duration": v.duration,
-                "clip_start_time": float(start),
-                "clip_end_time": float(end),
-                "video_path": video_path(record, root),
-                "question": question,
-                "answer": Q.point_count_answer(text, len(firsts)),
-                "source": v.source,
-            })
+            row = {
+                "id": row_id, "subset": v.source, "video_name": v.video_id, "dataset": v.source,
+                "count": len(firsts), "timestamps": times, "points": per_time, "category": label,
+                "video_duration": layout.duration, "clip_start_time": float(start), "clip_end_time": float(end),
+                "video_path": layout.point_video, "source": v.source,
+            }
+            row["question"] = Q.point_question(label, v.split, stable_rng(settings.seed, row_id, "question"))
+            row["answer"] = T.point_answer(row)
+            rows.append(row)
     return rows, rejects
 
 
-def _trajectories(sampled: list[SampledFrame], group: list[ObjectTrack]) -> list[dict]:
-    out = []
+def _trajectories(sampled, layout: Layout, clip: Clip, group: list[ObjectTrack]) -> tuple[list[dict], list[int]]:
+    """The clip's frame_trajectories over `group`, and the source frame of each entry."""
+    out, source_frames = [], []
     for step, s in enumerate(sampled):
+        k = layout.step_k[step]
+        if not clip.start <= k < clip.stop:
+            continue
         pts = []
         for t in sorted(group, key=lambda t: t.int_id):
             if step not in t.points:
@@ -173,19 +235,13 @@ def _trajectories(sampled: list[SampledFrame], group: list[ObjectTrack]) -> list
             p = t.points[step]
             pts.append({"id": t.int_id, "point": None if p is None else [p.x, p.y], "occluded": p is None})
         if pts:
-            out.append({"frame": s.frame, "time": s.time, "points": pts})
-    return out
+            out.append({"frame": k - clip.start, "time": (k - clip.start) / layout.sampling_fps, "points": pts})
+            source_frames.append(s.frame)
+    return out, source_frames
 
 
-def _tracks_text(sampled, group: list[ObjectTrack], label: str, width: int, height: int, after: float = -1.0) -> str:
-    frames = []
-    for step, s in enumerate(sampled):
-        if s.time <= after + 1e-9:
-            continue
-        pts = {t.int_id: (T.to_scale(t.points[step].x, width), T.to_scale(t.points[step].y, height))
-               for t in group if t.points.get(step) is not None}
-        frames.append((s.time, pts))
-    return T.encode_tracks(frames, label)
+def _visible_in(trajectories: list[dict]) -> bool:
+    return any(not p["occluded"] for fr in trajectories for p in fr["points"])
 
 
 def track_rows(
@@ -193,55 +249,58 @@ def track_rows(
     sampled: list[SampledFrame],
     tracks: list[ObjectTrack],
     settings: RowSettings,
-    root: str,
+    layout: Layout,
     incomplete_labels: set[str],
 ) -> tuple[list[dict], list[Reject]]:
     v = record.video
     rows, rejects = [], []
-    base = {
-        "video": v.video_id, "video_path": video_path(record, root), "video_source": v.source,
-        "fps": int(round(v.fps)), "sampling_fps": int(settings.sampling_fps),
-        "height": v.height, "width": v.width, "n_frames": v.n_frames, "source": v.source,
-    }
     fps = settings.sampling_fps
-    labelled: dict[str, list[ObjectTrack]] = defaultdict(list)
-    for t in tracks:
-        if t.visible_steps():
-            labelled[t.obj.label or ""].append(t)
-    for li, label in enumerate(sorted(labelled)):
-        group = labelled[label]
-        if label:
-            row_id = f"{v.source}/{v.split}/{v.video_id}/track/{li:03d}"
-            if label in incomplete_labels:
-                rejects.append(Reject(v.source, v.split, v.video_id, "row", "rows", "label has a dropped track",
-                                      f"AcademicVideoTrack row {row_id} ({label!r}) would miss an object"))
-                continue
-            rng = stable_rng(settings.seed, row_id, "question")
-            rows.append({
-                **base, "id": row_id, "qid": row_id, "expression": label, "task": "track",
-                "frame_trajectories": _trajectories(sampled, group),
-                "mask_id": [str(t.int_id) for t in group], "anno_id": [t.obj.object_id for t in group],
-                "obj_id": [t.int_id for t in group],
-                "question": Q.choose(Q.TRACK_TEMPLATES, rng, label=label, fps=fps),
-                "answer": _tracks_text(sampled, group, label, v.width, v.height),
-            })
-            continue
-        for t in sorted(group, key=lambda t: t.int_id):
-            row_id = f"{v.source}/{v.split}/{v.video_id}/single_point_track/{t.obj.object_id}"
-            q_step = t.visible_steps()[0]
-            q_time, q = sampled[q_step].time, t.points[q_step]
-            answer = _tracks_text(sampled, [t], "object", v.width, v.height, after=q_time)
-            if not T.parse(answer)[0].frames:
-                rejects.append(Reject(v.source, v.split, v.video_id, "row", "rows", "no visible frame after the query point",
-                                      f"single_point_track row {row_id}", t.obj.object_id))
-                continue
-            query = T.encode_points([(q_time, [(T.to_scale(q.x, v.width), T.to_scale(q.y, v.height))])], "object")
-            rng = stable_rng(settings.seed, row_id, "question")
-            rows.append({
-                **base, "id": row_id, "qid": row_id, "expression": "object", "task": "single_point_track",
-                "frame_trajectories": _trajectories(sampled, [t]),
-                "mask_id": [str(t.int_id)], "anno_id": [t.obj.object_id], "obj_id": [t.int_id],
-                "question": Q.choose(Q.SINGLE_POINT_TRACK_TEMPLATES, rng, input_points=query, fps=fps),
-                "answer": answer,
-            })
+    by_label = _labelled(tracks)
+    for clip in layout.clips:
+        base = {
+            "video": clip.name, "video_path": layout.track_video(clip), "video_source": v.source,
+            "fps": fps, "sampling_fps": fps, "height": layout.height, "width": layout.width,
+            "n_frames": clip.stop - clip.start, "source": v.source, "clip": clip.name,
+            "start_frame": clip.start, "end_frame": clip.stop - 1, "clip_start_time": clip.start / fps,
+            "clip_end_time": clip.stop / fps, "source_video": v.video_id, "source_fps": float(v.fps),
+        }
+        if "track" in settings.tasks:
+            for li, label in enumerate(sorted(by_label)):
+                group = by_label[label]
+                traj, source_frames = _trajectories(sampled, layout, clip, group)
+                if not _visible_in(traj):
+                    continue
+                present = {p["id"] for fr in traj for p in fr["points"]}
+                group = [t for t in group if t.int_id in present]
+                row_id = f"{v.source}/{v.split}/{v.video_id}/track/{clip.index:03d}-{li:03d}"
+                if label in incomplete_labels:
+                    rejects.append(Reject(v.source, v.split, v.video_id, "row", "rows", "label has a dropped track",
+                                          f"AcademicVideoTrack row {row_id} ({label!r}) would miss an object"))
+                    continue
+                row = {**base, "id": row_id, "qid": row_id, "expression": label, "task": "track",
+                       "frame_trajectories": traj, "source_frames": source_frames,
+                       "mask_id": [str(t.int_id) for t in group], "anno_id": [t.obj.object_id for t in group],
+                       "obj_id": [t.int_id for t in group]}
+                row["question"] = Q.choose(Q.TRACK_TEMPLATES, stable_rng(settings.seed, row_id, "question"),
+                                           label=label, fps=fps)
+                row["answer"] = T.track_answer(row)
+                rows.append(row)
+        if "single_point_track" in settings.tasks:
+            for t in sorted(tracks, key=lambda t: t.int_id):
+                traj, source_frames = _trajectories(sampled, layout, clip, [t])
+                if not _visible_in(traj):
+                    continue
+                row_id = f"{v.source}/{v.split}/{v.video_id}/single_point_track/{clip.index:03d}-{t.obj.object_id}"
+                row = {**base, "id": row_id, "qid": row_id, "expression": "object", "task": "single_point_track",
+                       "frame_trajectories": traj, "source_frames": source_frames,
+                       "mask_id": [str(t.int_id)], "anno_id": [t.obj.object_id], "obj_id": [t.int_id]}
+                row["answer"] = T.track_answer(row)
+                if not T.parse(row["answer"]) or not T.parse(row["answer"])[0].frames:
+                    rejects.append(Reject(v.source, v.split, v.video_id, "row", "rows",
+                                          "no visible frame after the query point",
+                                          f"single_point_track row {row_id}", t.obj.object_id))
+                    continue
+                row["question"] = Q.choose(Q.SINGLE_POINT_TRACK_TEMPLATES, stable_rng(settings.seed, row_id, "question"),
+                                           input_points=T.query_points_text(row), fps=fps)
+                rows.append(row)
     return rows, rejects

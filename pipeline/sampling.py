@@ -10,6 +10,7 @@ A sampling rate above the annotation rate cannot be served and is an error.
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
 
 from .errors import SamplingError
@@ -49,6 +50,9 @@ def sample_frames(
     where: str = "",
 ) -> tuple[list[SampledFrame], list[DroppedTime]]:
     """Return the sampled frames and the grid timestamps that had no annotated frame near them."""
+    if not all(math.isfinite(x) for x in (n_frames, fps, annotation_fps, sampling_fps)):
+        raise SamplingError(f"{where}: frame count and rates must be finite numbers "
+                            f"(n_frames={n_frames}, fps={fps}, annotation fps={annotation_fps})")
     check_rate(sampling_fps, annotation_fps, where)
     if n_frames <= 0 or fps <= 0:
         raise SamplingError(f"{where}: video has {n_frames} frames at {fps} fps")

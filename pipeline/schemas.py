@@ -2,7 +2,11 @@
 
 Track rows carry the MolmoPoint-TrackAny columns with the same names and types; point rows carry
 the public molmo2-academic-video-points columns. Both add `question`, `answer` (the Molmo2 plain
-text) and `source`. Tests check that `datasets.load_dataset("parquet", ...)` yields these features.
+text) and `source`. Track rows also carry their clip bounds as Molmo2's track-instruction data does
+(`clip`, `start_frame`, `end_frame`), where the clip lies in the source video (`source_video`,
+`clip_start_time`, `clip_end_time`, `source_fps`) and, per `frame_trajectories` entry, the source
+frame it was sampled from (`source_frames`). docs/MOLMO2.md says which Molmo2 code reads each
+column. Tests check that `datasets.load_dataset("parquet", ...)` yields these features.
 """
 
 from __future__ import annotations
@@ -59,6 +63,14 @@ TRACK_SCHEMA = pa.schema(
         ("question", pa.string()),
         ("answer", pa.string()),
         ("source", pa.string()),
+        ("clip", pa.string()),  # the clip's video name (== video)
+        ("start_frame", pa.int64()),  # first and last frame of the clip in the whole video at `fps`
+        ("end_frame", pa.int64()),
+        ("clip_start_time", pa.float64()),  # the clip in seconds of the source video
+        ("clip_end_time", pa.float64()),
+        ("source_video", pa.string()),
+        ("source_fps", pa.float64()),
+        ("source_frames", pa.list_(pa.int64())),  # source frame index of each frame_trajectories entry
     ]
 )
 

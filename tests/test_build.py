@@ -39,10 +39,37 @@ def test_layout_and_counts(built):
     ]
     s = summary["sources"]
     assert s["sav/train"] == {"videos": 1, "videos_ok": 1, "objects": 3, "tracks_kept": 3, "tracks_dropped": 0,
-                              "point_rows": 0, "track_rows": 3, "cached_videos": 0}
+                              "point_rows": 0, "track_rows": 3, "videos_written": 1, "cached_videos": 0}
     assert s["mot/train"]["tracks_kept"] == 4 and s["mot/train"]["tracks_dropped"] == 1
     assert s["mot/train"]["point_rows"] == 1 and s["mot/train"]["track_rows"] == 1
-    assert s["lasot/train"]["point_rows"] == 2 and s["lasot/train"]["track_rows"] == 2
+    assert s["mot/train"]["videos_ok"] == 1  # SAMPLE-02 lost its only label's rows to the track filter
+    # LaSOT: a sentence track row and a single_point_track row per sequence, as Molmo2 trains SOT sets
+    assert s["lasot/train"]["point_rows"] == 2 and s["lasot/train"]["track_rows"] == 4
+    tasks = [r["task"] for r in pq.read_table(os.path.join(cfg.out, "AcademicVideoTrack/lasot/train-00000-of-00001.parquet")).to_pylist()]
+    assert sorted(tasks) == ["single_point_track", "single_point_track", "track", "track"]
+
+
+def test_every_row_names_a_video_that_exists_at_the_row_rate(built):
+    import decord
+
+    cfg, _ = built
+    manifest = json.load(open(os.path.join(cfg.out, "build_manifest.json")))
+    listed = {v["path"]: v for v in manifest["videos"]}
+    for path in shard_paths(cfg.out):
+        for row in pq.read_table(path).to_pylist():
+            rel = row["video_path"]
+            assert rel in listed, rel
+            full = os.path.join(cfg.out, rel)
+            assert sha256_file(full) == listed[rel]["sha256"] and os.path.getsize(full) == listed[rel]["bytes"]
+            vr = decord.VideoReader(full)
+            assert vr.get_avg_fps() == 2.0
+            if "frame_trajectories" in row:  # Molmo2: <split>/videos/<video>.mp4 at the row's fps
+                assert rel == f"AcademicVideoTrack/{row['source']}/train/videos/{row['video']}.mp4"
+                assert row["fps"] % row["sampling_fps"] == 0 and len(vr) == row["n_frames"]
+                assert (vr[0].shape[1], vr[0].shape[0]) == (row["width"], row["height"])
+            else:  # Molmo2: <source>/<split>/videos-2fps/<video_name>.mp4
+                assert rel == f"AcademicVideoPoint/{row['source']}/train/videos-2fps/{row['video_name']}.mp4"
+                assert len(vr) / 2.0 == row["video_duration"]
 
 
 @pytest.mark.parametrize("dataset", ["AcademicVideoPoint", "AcademicVideoTrack"])
@@ -73,6 +100,7 @@ def test_manifest_records_config_code_inputs_and_shards(built):
     assert {os.path.basename(os.path.dirname(i["path"])) for i in frames} >= {"SAMPLE-01", "ball-1"}
     assert all(i["files"] > 0 and i["listing_sha256"] for i in frames)
     assert manifest["summary"]["rows"] == summary["rows"]
+    assert manifest["videos"] and all(v["sha256"] == sha256_file(os.path.join(cfg.out, v["path"])) for v in manifest["videos"])
 
 
 def test_rejects_table_names_every_drop(built):
@@ -83,6 +111,9 @@ def test_rejects_table_names_every_drop(built):
     assert ("SAMPLE-01", "5", "ignore rows (conf 0)") in reasons
     assert ("SAMPLE-02", "2", "mean mask/box IoU below threshold") in reasons
     assert sum(r["reason"] == "label has a dropped track" and r["video_id"] == "SAMPLE-02" for r in rejects) == 2
+    # a video that gives no rows is never counted as a good video: it says why
+    (no_rows,) = [r for r in rejects if r["video_id"] == "SAMPLE-02" and r["level"] == "video"]
+    assert no_rows["reason"] == "no rows" and "label has a dropped track" in no_rows["detail"]
     tracks = pq.read_table(os.path.join(cfg.out, "tracks.parquet")).to_pylist()
     dropped = [t for t in tracks if not t["kept"]]
     assert [(t["video_id"], t["object_id"]) for t in dropped] == [("SAMPLE-02", "2")]
@@ -104,13 +135,15 @@ def test_points_inside_true_masks_and_text_agrees(built, sample_dir):
             if "frame_trajectories" in row:
                 (parsed,) = T.parse(row["answer"])
                 source = row["source"]
-                for fr in row["frame_trajectories"]:
+                assert len(row["source_frames"]) == len(row["frame_trajectories"])
+                for fr, source_frame in zip(row["frame_trajectories"], row["source_frames"]):
                     for pt in fr["points"]:
                         if pt["occluded"]:
                             assert pt["point"] is None
                             continue
                         obj = "1" if source == "lasot" else str(pt["id"])
-                        assert P.inside(_truth_mask(sample_dir, source, row["video"], fr["frame"], obj), *pt["point"])
+                        mask = _truth_mask(sample_dir, source, row["source_video"], source_frame, obj)
+                        assert P.inside(mask, *pt["point"])
                         n += 1
                 visible_times = sorted({fr["time"] for fr in row["frame_trajectories"]
                                         if any(not p["occluded"] for p in fr["points"])})
@@ -138,6 +171,8 @@ def test_rebuild_is_deterministic_and_resumes(built, sample_dir, tmp_path):
     first = {os.path.relpath(p, cfg.out): sha256_file(p) for p in shard_paths(cfg.out)}
     second = {os.path.relpath(p, cfg2.out): sha256_file(p) for p in shard_paths(cfg2.out)}
     assert first == second
+    videos = lambda out: {v["path"]: v["sha256"] for v in json.load(open(os.path.join(out, "build_manifest.json")))["videos"]}
+    assert videos(cfg.out) == videos(cfg2.out)  # H.264 encodes are byte-identical too
     lines = []
     summary = run_build(cfg2, echo=lines.append)  # same out: every video comes from OUT/.work
     assert all(s["cached_videos"] == s["videos"] for s in summary["sources"].values())

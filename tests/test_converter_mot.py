@@ -16,8 +16,8 @@ def motmetrics_gt(name: str) -> str:
 def test_parses_real_motchallenge_gt(seq):
     path = motmetrics_gt(seq)
     lines = [l for l in open(path).read().splitlines() if l.strip()]
-    rows = parse_gt(path)
-    assert len(rows) == len(lines)
+    rows, dropped = parse_gt(path)
+    assert len(rows) == len(lines) and not dropped
     first = lines[0].split(",")
     assert (rows[0].frame, rows[0].track) == (int(first[0]), int(first[1]))
     assert (rows[0].left, rows[0].top, rows[0].width, rows[0].height) == tuple(float(x) for x in first[2:6])
@@ -36,7 +36,7 @@ def test_sample_pedestrians_only(sample_dir):
     assert (v.width, v.height, v.n_frames, v.fps) == (320, 240, 40, 10.0)
     assert [o.object_id for o in record.objects] == ["1", "2", "3"]
     assert all(o.category == "person" and o.kind == "box" for o in record.objects)
-    reasons = {obj: reason for obj, reason, _ in record.dropped}
+    reasons = {d.object_id: d.reason for d in record.dropped}
     assert reasons["4"].startswith("distractor class 7")
     assert reasons["5"] == "ignore rows (conf 0)"
     # frames and boxes are 0-based: object 1 starts at x = left - 1

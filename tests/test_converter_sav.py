@@ -1,4 +1,5 @@
 import json
+import os
 import shutil
 
 import numpy as np
@@ -8,7 +9,7 @@ from converters import get_converter
 from pipeline import masks as M
 from pipeline import points as P
 from pipeline.errors import SourceError
-from pipeline.rows import RowSettings, object_tracks, track_rows
+from pipeline.rows import RowSettings, make_layout, object_tracks, track_rows
 from pipeline.sampling import sample_frames
 
 from .conftest import real_fixture
@@ -31,14 +32,15 @@ def test_real_sav_one_track_per_masklet_points_inside_own_mask(real_sav):
     v = record.video
     assert (v.width, v.height, v.n_frames) == (480, 848, 483)
     assert v.fps == pytest.approx(24.0) and v.annotation_fps == pytest.approx(6.0)
-    assert v.video_file is None  # no mp4 beside the JSON: masks need no frames
+    assert not os.path.exists(v.video_file)  # no mp4 beside the JSON: masks need no frames (videos do)
     assert [o.object_id for o in record.objects] == [str(i) for i in raw["masklet_id"]]
     assert len(record.annotated_frames) == len(raw["masklet"]) == 121
 
     sampled, dropped = sample_frames(v.n_frames, v.fps, record.annotated_frames, v.annotation_fps, 2)
     assert not dropped and len(sampled) == 41  # 0.0 .. 20.0 s
     tracks, _ = object_tracks(record, sampled)
-    rows, _ = track_rows(record, sampled, tracks, RowSettings(), str(real_sav), set())
+    settings = RowSettings(tasks=("single_point_track",))
+    rows, _ = track_rows(record, sampled, tracks, settings, make_layout(record, sampled, settings), set())
     assert len(rows) == len(raw["masklet_id"])  # one single_point_track row per masklet
     assert {r["task"] for r in rows} == {"single_point_track"}
     k_of = {str(m): k for k, m in enumerate(raw["masklet_id"])}
@@ -46,9 +48,9 @@ def test_real_sav_one_track_per_masklet_points_inside_own_mask(real_sav):
     for row in rows:
         (obj,) = row["anno_id"]
         k = k_of[obj]
-        for fr in row["frame_trajectories"]:
+        for fr, source_frame in zip(row["frame_trajectories"], row["source_frames"]):
             (pt,) = fr["points"]
-            annotated_index = fr["frame"] // 4
+            annotated_index = source_frame // 4
             mask = M.decode(raw["masklet"][annotated_index][k])  # the masklet's own RLE, straight from the file
             if pt["occluded"]:
                 assert not mask.any()
@@ -83,7 +85,7 @@ def test_malformed_sav_names_file_and_problem(tmp_path):
     (ref,) = conv.discover(str(tmp_path), "train")
     with pytest.raises(SourceError) as e:
         conv.load(ref)
-    assert str(bad) in str(e.value) and "mask size" in str(e.value)
+    assert str(bad) in str(e.value) and "mask size" in str(e.value) and "masklet[0][0]" in str(e.value)
     bad.write_text("{not json")
     with pytest.raises(SourceError, match="not valid JSON"):
         conv.load(ref)

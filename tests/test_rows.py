@@ -1,44 +1,110 @@
+"""Rows from records: clip windows, clip-relative answers, track clips with their own videos."""
+
 import numpy as np
 
 from pipeline import masks as M
+from pipeline import molmo_text as T
 from pipeline.records import FrameAnnotation, TrackedObject, Video, VideoRecord
-from pipeline.rows import RowSettings, object_tracks, point_rows, track_rows
+from pipeline.rows import RowSettings, grid_length, make_layout, object_tracks, point_rows, track_rows
 from pipeline.sampling import sample_frames
 
 
-def long_record(seconds=150, fps=2.0):
+def long_record(seconds=150, fps=2.0, label="cat", width=60, height=40):
     n = int(seconds * fps)
-    m = np.zeros((40, 60), bool)
+    m = np.zeros((height, width), bool)
     m[10:30, 20:40] = True
     rle = M.encode(m)
-    obj = TrackedObject("7", "mask", category="cat",
+    obj = TrackedObject("7", "mask", category=label,
                         frames={f: FrameAnnotation(visible=not (100 <= f < 140), rle=rle) for f in range(n)})
-    video = Video("src", "train", "vid", 60, 40, n, fps, fps, video_file="/data/vid.mp4")
+    video = Video("src", "train", "vid", width, height, n, fps, fps, video_file="/data/vid.mp4")
     return VideoRecord(video, [obj], tuple(range(n)))
 
 
-def test_point_rows_split_long_videos_into_63s_clips():
-    record = long_record()
+def prepare(record, **settings):
     v = record.video
     sampled, _ = sample_frames(v.n_frames, v.fps, record.annotated_frames, v.annotation_fps, 2)
     tracks, _ = object_tracks(record, sampled)
-    rows, rejects = point_rows(record, sampled, tracks, RowSettings(), "/data", set())
+    s = RowSettings(**settings)
+    return sampled, tracks, s, make_layout(record, sampled, s)
+
+
+def test_point_rows_split_long_videos_into_63s_clips_with_clip_relative_answers():
+    record = long_record()
+    sampled, tracks, s, layout = prepare(record)
+    rows, rejects = point_rows(record, sampled, tracks, s, layout, set())
     assert not rejects
     assert [(r["clip_start_time"], r["clip_end_time"]) for r in rows] == [(0.0, 63.0), (63.0, 126.0), (126.0, 150.0)]
     # the object is hidden from 50 s to 70 s: in the second clip it first appears at 70 s
     assert [r["timestamps"] for r in rows] == [[0.0], [70.0], [126.0]]
-    assert all(r["count"] == 1 and r["video_path"] == "vid.mp4" for r in rows)
-    unclipped, _ = point_rows(record, sampled, tracks, RowSettings(max_clip_seconds=0), "/data", set())
-    assert len(unclipped) == 1 and unclipped[0]["clip_end_time"] == 150.0
+    # ... and Molmo2 reads the answer's times relative to the clip: 70 s is 7.0 s into the second clip
+    assert [T.parse(r["answer"])[0].frames[0].time for r in rows] == [0.0, 7.0, 0.0]
+    assert all(r["count"] == 1 and r["video_path"] == "AcademicVideoPoint/src/train/videos-2fps/vid.mp4" for r in rows)
+    assert all(r["video_duration"] == 150.0 for r in rows)
 
 
-def test_track_rows_one_per_label_and_skip_incomplete_labels():
+def test_point_labels_are_lower_cased_in_question_and_answer_as_molmo2_does():
+    record = long_record(seconds=5, label="Red Ball")
+    sampled, tracks, s, layout = prepare(record)
+    (row,), _ = point_rows(record, sampled, tracks, s, layout, set())
+    assert row["category"] == "Red Ball"  # the source's label is kept in the data
+    assert T.parse(row["answer"])[0].label == "red ball" and "red ball" in row["question"]
+    assert "Red" not in row["question"] + row["answer"]
+    val = long_record(seconds=5, label="Red Ball")
+    val.video.split = "val"
+    sampled, tracks, s, layout = prepare(val)
+    (row,), _ = point_rows(val, sampled, tracks, s, layout, set())
+    assert row["question"] == 'How many "red ball" are there in the video?'
+
+
+def test_track_rows_are_cut_into_64s_clips_each_with_its_own_video():
+    record = long_record(seconds=150)
+    sampled, tracks, s, layout = prepare(record, tasks=("track",))
+    rows, _ = track_rows(record, sampled, tracks, s, layout, set())
+    assert [(r["video"], r["start_frame"], r["end_frame"], r["n_frames"]) for r in rows] == [
+        ("vid_clip000", 0, 127, 128), ("vid_clip001", 128, 255, 128), ("vid_clip002", 256, 299, 44)]
+    for r in rows:
+        assert r["fps"] == r["sampling_fps"] == 2 and r["clip"] == r["video"] and r["source_video"] == "vid"
+        assert r["video_path"] == f"AcademicVideoTrack/src/train/videos/{r['video']}.mp4"
+        times = [f["time"] for f in r["frame_trajectories"]]
+        frames = [f["frame"] for f in r["frame_trajectories"]]
+        assert frames == [round(t * r["fps"]) for t in times]  # Molmo2's parser: frame = round(time * fps)
+        assert max(times) < 64 and max(frames) < r["n_frames"]
+        # clip-relative times map back to the source frames they were sampled from
+        assert [r["clip_start_time"] + t for t in times] == [f / 2.0 for f in r["source_frames"]]
+    # answers only list visible frames: 50..70 s hidden falls in the first clip (50..64 s)
+    first = T.parse(rows[0]["answer"])[0]
+    assert [f.time for f in first.frames] == [k / 2 for k in range(100)]
+
+
+def test_single_point_track_rows_start_after_their_query_point():
     record = long_record(seconds=10)
-    v = record.video
-    sampled, _ = sample_frames(v.n_frames, v.fps, record.annotated_frames, v.annotation_fps, 2)
-    tracks, _ = object_tracks(record, sampled)
-    (row,), _ = track_rows(record, sampled, tracks, RowSettings(), "/data", set())
+    sampled, tracks, s, layout = prepare(record, tasks=("single_point_track",))
+    (row,), _ = track_rows(record, sampled, tracks, s, layout, set())
+    assert row["task"] == "single_point_track" and row["expression"] == "object" and row["mask_id"] == ["7"]
+    query = T.parse(row["question"])[0]
+    answer = T.parse(row["answer"])[0]
+    assert query.frames[0].time == 0.0 and [f.time for f in answer.frames] == [k / 2 for k in range(1, 20)]
+
+
+def test_incomplete_labels_give_no_track_rows():
+    record = long_record(seconds=10)
+    sampled, tracks, s, layout = prepare(record, tasks=("track",))
+    (row,), _ = track_rows(record, sampled, tracks, s, layout, set())
     assert row["task"] == "track" and row["obj_id"] == [7] and row["mask_id"] == ["7"]
     assert len(row["frame_trajectories"]) == len(sampled) == 20
-    rows, rejects = track_rows(record, sampled, tracks, RowSettings(), "/data", {"cat"})
+    rows, rejects = track_rows(record, sampled, tracks, s, layout, {"cat"})
     assert rows == [] and rejects[0].reason == "label has a dropped track"
+
+
+def test_odd_frame_sizes_are_padded_to_even_for_h264():
+    record = long_record(seconds=3, width=61, height=41)
+    sampled, tracks, s, layout = prepare(record)
+    assert (layout.width, layout.height) == (62, 42)
+    (row,), _ = track_rows(record, sampled, tracks, RowSettings(tasks=("track",)), layout, set())
+    assert (row["width"], row["height"]) == (62, 42)
+
+
+def test_grid_covers_the_whole_video():
+    assert grid_length(40, 10.0, 2) == 8  # frames 0..39 at 10 fps: last frame at 3.9 s -> 0.0..3.5
+    assert grid_length(1750, 25.0, 2) == 140  # 70 s at 25 fps
+    assert grid_length(1, 30.0, 2) == 1

@@ -11,28 +11,35 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import ConfigDict, Field
+from pydantic.dataclasses import dataclass as checked_dataclass
 
 from ..errors import ConfigError
 from ..records import Box
 
+# Settings are validated when built: a wrong type or an unknown key is a ConfigError naming it.
+STRICT = ConfigDict(extra="forbid", strict=True)
+Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
-@dataclass(frozen=True)
+
+@checked_dataclass(frozen=True, config=STRICT)
 class SegmenterSettings:
-    name: str = "grabcut"
+    name: Literal["grabcut", "sam2"] = "grabcut"
     # sam2
     checkpoint: str | None = None
     model_config: str = "configs/sam2.1/sam2.1_hiera_b+.yaml"
-    image_size: int | None = None  # None: the model config's own (1024)
+    image_size: Annotated[int, Field(ge=64, le=4096)] | None = None  # None: the model config's own (1024)
     device: str = "auto"  # auto = cuda if available, else cpu
-    reprompt_iou: float = 0.5  # re-prompt where IoU(mask box, gt box) falls below this
-    reprompt_outside: float = 0.2  # ... or where more than this fraction of the mask is outside the box
-    max_reprompt_rounds: int = 10
+    reprompt_iou: Fraction = 0.5  # re-prompt where IoU(mask box, gt box) falls below this
+    reprompt_outside: Fraction = 0.2  # ... or where more than this fraction of the mask is outside the box
+    max_reprompt_rounds: Annotated[int, Field(ge=0, le=1000)] = 10
     offload_video_to_cpu: bool = False
     allow_random_weights: bool = False  # tests and speed benchmarks only
     # grabcut
-    grabcut_iterations: int = 5
+    grabcut_iterations: Annotated[int, Field(ge=1, le=100)] = 5
 
 
 @dataclass
@@ -54,8 +61,11 @@ def check_sam2_settings(settings: SegmenterSettings) -> None:
     if settings.checkpoint is None and not settings.allow_random_weights:
         raise ConfigError("the sam2 segmenter needs a checkpoint: pass --checkpoint PATH (SAM 2 weights) with "
                           "--model-config, or use --segmenter grabcut")
-    if settings.checkpoint is not None and not os.path.exists(settings.checkpoint):
-        raise ConfigError(f"SAM 2 checkpoint not found: {settings.checkpoint}")
+    if settings.checkpoint is not None:
+        if not os.path.exists(settings.checkpoint):
+            raise ConfigError(f"SAM 2 checkpoint not found: {settings.checkpoint}")
+        if not os.path.isfile(settings.checkpoint):
+            raise ConfigError(f"SAM 2 checkpoint {settings.checkpoint} is a folder, not a .pt file")
 
 
 class Segmenter(ABC):

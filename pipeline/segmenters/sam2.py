@@ -62,9 +62,14 @@ class Sam2Segmenter(Segmenter):
         self.settings = settings
         self.device = resolve_device(settings.device)
         overrides = [f"++model.image_size={settings.image_size}"] if settings.image_size else []
-        self.predictor = build_sam2_video_predictor(
-            settings.model_config, ckpt_path=settings.checkpoint, device=self.device, hydra_overrides_extra=overrides
-        )
+        try:
+            self.predictor = build_sam2_video_predictor(
+                settings.model_config, ckpt_path=settings.checkpoint, device=self.device, hydra_overrides_extra=overrides
+            )
+        except Exception as e:  # noqa: BLE001 - hydra, torch.load and state-dict errors all mean "unusable"
+            first = (str(e).strip().splitlines() or [""])[0][:200]
+            raise ConfigError(f"SAM 2 could not be built from model config {settings.model_config!r} and checkpoint "
+                              f"{settings.checkpoint!r}: {type(e).__name__}: {first}") from None
         # SAM 2 draws a tqdm bar per propagation; the build prints its own per-video progress.
         import sam2.sam2_video_predictor as vp
 

@@ -1,0 +1,142 @@
+"""OUT stays true to the latest build: no stale shards, nothing outside OUT, a resume cache that
+only trusts complete entries, and no write to the code checkout."""
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.build import run_build
+from pipeline.shards import sha256_file
+
+from .conftest import REPO, demo_config
+from .test_build import shard_paths
+
+
+def build(root, out, sources=("mot", "lasot"), **kw):
+    cfg = demo_config(root, out, sources=[{"name": s, "root": str(root / s)} for s in sources], **kw)
+    return cfg, run_build(cfg, echo=lambda s: None)
+
+
+def manifest(out):
+    return json.load(open(os.path.join(out, "build_manifest.json")))
+
+
+@pytest.fixture
+def root(sample_dir, tmp_path):
+    root = tmp_path / "sample"
+    shutil.copytree(sample_dir, root)
+    return root
+
+
+def test_a_source_that_now_gives_no_rows_leaves_no_shards_behind(root, tmp_path):
+    out = tmp_path / "out"
+    build(root, out)
+    assert os.path.exists(out / "AcademicVideoTrack" / "lasot" / "train-00000-of-00001.parquet")
+    for name in ("ball-1", "cube-1"):  # every LaSOT sequence now fails to convert
+        (root / "lasot" / name.split("-")[0] / name / "nlp.txt").write_text("")
+    _, summary = build(root, out)
+    assert summary["sources"]["lasot/train"]["videos_ok"] == 0
+    left = [os.path.relpath(p, out) for p in glob.glob(str(out / "**" / "*"), recursive=True)
+            if "/lasot/" in p and os.path.isfile(p)]
+    assert left == []  # no shard and no video of lasot is left for a glob to serve
+    m = manifest(out)
+    assert not [s for s in m["shards"] if s["source"] == "lasot"]
+    assert "AcademicVideoTrack/lasot/train-00000-of-00001.parquet" in m["removed"]
+    assert {os.path.relpath(p, out) for p in shard_paths(out)} == {s["path"] for s in m["shards"]}
+
+
+def test_sources_built_one_at_a_time_share_one_manifest(root, tmp_path):
+    out = tmp_path / "out"
+    build(root, out, sources=("mot",))
+    cfg, summary = build(root, out, sources=("lasot",))
+    m = manifest(out)
+    assert {s["source"] for s in m["shards"]} == {"mot", "lasot"}
+    assert all(s.get("carried_from") for s in m["shards"] if s["source"] == "mot")
+    assert {os.path.relpath(p, out) for p in shard_paths(out)} == {s["path"] for s in m["shards"]}
+    assert summary["sources"]["mot/train"]["carried_over"] is True
+    rejects = pq.read_table(out / "rejects.parquet").to_pylist()
+    assert {r["source"] for r in rejects} == {"mot"}  # mot's drops are still on record
+    assert all(os.path.exists(out / v["path"]) for v in m["videos"])
+
+
+def test_nothing_outside_out_is_written_or_deleted(root, tmp_path):
+    parent = tmp_path / "data"
+    out = parent / "vg"
+    decoys = [parent / "train-00000-of-00001.parquet", parent / "AcademicVideoTrack" / "mot" / "train-00000-of-00001.parquet",
+              tmp_path / "train-00000-of-00003.parquet"]
+    for d in decoys:
+        d.parent.mkdir(parents=True, exist_ok=True)
+        d.write_text("keep me")
+    before = {p for p in glob.glob(str(tmp_path / "**"), recursive=True) if not p.startswith(str(out))}
+    build(root, out)
+    build(root, out)
+    after = {p for p in glob.glob(str(tmp_path / "**"), recursive=True) if not p.startswith(str(out))}
+    assert after == before and all(d.read_text() == "keep me" for d in decoys)
+
+
+def test_garbage_or_incomplete_resume_entries_are_recomputed(root, tmp_path):
+    out = tmp_path / "out"
+    build(root, out)
+    first = {os.path.relpath(p, out): sha256_file(p) for p in shard_paths(out)}
+    entries = sorted(glob.glob(str(out / ".work" / "*" / "*" / "*.json")))
+    assert [os.path.basename(e).split("-")[0] for e in entries] == ["ball", "cube", "SAMPLE", "SAMPLE"]
+    open(entries[0], "w").write("\x00garbage{")
+    data = json.load(open(entries[1]))
+    del data["result"]["track_rows"]
+    json.dump(data, open(entries[1], "w"))
+    data = json.load(open(entries[2]))
+    data["result"]["point_rows"] = [{"id": 3}]  # wrong types for the schema
+    json.dump(data, open(entries[2], "w"))
+    _, summary = build(root, out)
+    assert sum(s["cached_videos"] for s in summary["sources"].values()) == 1  # only the untouched entry
+    assert {os.path.relpath(p, out): sha256_file(p) for p in shard_paths(out)} == first
+    # a video a cached entry relies on is gone: that video is recomputed and the file written again
+    (video,) = [v for v in manifest(out)["videos"] if v["video_id"] == "SAMPLE-01" and "Point" in v["path"]]
+    os.remove(out / video["path"])
+    _, summary = build(root, out)
+    assert summary["sources"]["mot/train"]["cached_videos"] == 1 and summary["sources"]["lasot/train"]["cached_videos"] == 2
+    assert sha256_file(out / video["path"]) == video["sha256"]
+
+
+def test_an_interrupted_build_resumes_and_leftover_temp_files_go(root, tmp_path, monkeypatch):
+    import pipeline.build as B
+
+    out = tmp_path / "out"
+    real, done = B.process_video_cached, []
+
+    def interrupted(ref, cfg):
+        if len(done) == 2:
+            raise KeyboardInterrupt
+        done.append(ref.video_id)
+        return real(ref, cfg)
+
+    monkeypatch.setattr(B, "process_video_cached", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build(root, out)
+    monkeypatch.setattr(B, "process_video_cached", real)
+    stale = out / "AcademicVideoPoint" / "mot" / ".train-00000-of-00001.parquet.tmp"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("half a shard")
+    _, summary = build(root, out)
+    assert sum(s["cached_videos"] for s in summary["sources"].values()) == 2
+    assert not stale.exists()
+
+
+def test_a_build_does_not_write_to_the_code_checkout(tmp_path):
+    if not (REPO / ".git").is_dir() or shutil.which("git") is None:
+        pytest.skip("not a git checkout")
+    from pipeline.manifest import code_version
+
+    index = REPO / ".git" / "index"
+    tracked = subprocess.run(["git", "-C", str(REPO), "ls-files", "README.md"], capture_output=True, text=True).stdout.strip()
+    assert tracked == "README.md"
+    readme = REPO / "README.md"
+    os.utime(readme)  # stale stat info: a plain `git status` would now rewrite .git/index
+    before = (index.stat().st_mtime_ns, index.read_bytes())
+    assert code_version()["git_commit"]
+    assert (index.stat().st_mtime_ns, index.read_bytes()) == before
