@@ -1,5 +1,9 @@
+import re
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pycocotools import mask as mask_utils
 
 from pipeline import masks as M
@@ -66,3 +70,32 @@ def test_polygons():
     rle = M.polygons_to_rle([[0, 0, 10, 0, 10, 10, 0, 10]], 20, 20)
     assert 90 <= M.area(rle) <= 121
     assert mask_utils.area({"size": rle["size"], "counts": rle["counts"].encode()}) == M.area(rle)
+
+
+@settings(max_examples=200, deadline=None)
+@given(h=st.integers(1, 40), w=st.integers(1, 40), density=st.floats(0, 1), seed=st.integers(0, 2**16))
+def test_run_lengths_read_without_decoding_match_pycocotools(h, w, density, seed):
+    m = np.random.default_rng(seed).random((h, w)) < density
+    rle = M.encode(m)
+    runs = M.rle_counts(rle["counts"])
+    flat = m.flatten(order="F")
+    changes = np.flatnonzero(np.diff(flat.astype(np.int8))) + 1
+    bounds = np.concatenate(([0], changes, [flat.size]))
+    expected = list(np.diff(bounds)) if not flat[0] else [0] + list(np.diff(bounds))
+    assert list(runs) == expected
+    assert (M.decode(M.check_rle(rle, h, w)) == m).all()
+
+
+def test_check_rle_refuses_what_pycocotools_would_misread():
+    ok = M.encode(disc())
+    assert M.check_rle(ok, 60, 80)["counts"] == ok["counts"]
+    for bad, message in [({"size": [60, 80], "counts": "0"}, "cover 0 pixels, not 60 x 80"),  # uninitialised rest
+                         ({"size": [60, 80], "counts": [100, 50]}, "cover 150 pixels"),
+                         ({"size": [60, 80], "counts": [10, -5, 4795]}, "negative run length"),
+                         ({"size": [60, 80], "counts": "\x7f"}, "outside the COCO alphabet"),
+                         ({"size": [60, 80], "counts": "k"}, "ends in the middle of a run length"),
+                         ({"size": [40, 80], "counts": ok["counts"]}, "is not the frame's [60, 80]"),
+                         ({"size": [60000, 60000], "counts": "0"}, "mask height is 60000, above the maximum"),
+                         ({"size": [60, 80]}, "not a COCO RLE")]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            M.check_rle(bad, 60, 80)
