@@ -12,6 +12,9 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# The temporary local server takes ~17 s to start on a busy 2-core machine; Prefect's default limit
+# is 20 s, which made `make demo` fail there. 90 s is what Prefect's own CI guidance suggests.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 from prefect import flow, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
@@ -58,10 +61,9 @@ def write_outputs_task(cfg: BuildConfig, results):
 def build_flow(config: dict) -> dict:
     """Build AcademicVideoPoint and AcademicVideoTrack from the sources in `config`."""
     cfg = config_from_dict(config)
-    refs = discover_task(cfg)
+    refs, results = B.unique_refs(discover_task(cfg))
     print(B.describe_start(cfg, refs))
     futures = [process_video_task.submit(ref, cfg) for ref in refs]
-    results = []
     for i, (ref, fut) in enumerate(zip(refs, futures), 1):
         try:
             r = fut.result()

@@ -107,6 +107,23 @@ def discover(cfg: BuildConfig) -> list[VideoRef]:
     return refs
 
 
+def unique_refs(refs: list[VideoRef]) -> tuple[list[VideoRef], list[VideoResult]]:
+    """Videos of one (source, split) must have distinct ids (row ids and video files are named by
+    them): a later video with an id already seen is rejected, naming both locations."""
+    seen: dict[tuple[str, str, str], VideoRef] = {}
+    unique, rejected = [], []
+    for ref in refs:
+        key = (ref.source, ref.split, ref.video_id)
+        if key in seen:
+            r = Reject(ref.source, ref.split, ref.video_id, "video", "discover", "duplicate video id",
+                       f"also found at {seen[key].location}; kept that one", file=ref.location)
+            rejected.append(VideoResult(ref.source, ref.split, ref.video_id, ok=False, rejects=[r]))
+            continue
+        seen[key] = ref
+        unique.append(ref)
+    return unique, rejected
+
+
 def with_retries(fn: Callable[[VideoRef, BuildConfig], VideoResult], ref: VideoRef, cfg: BuildConfig,
                  retries: int = TRANSIENT_RETRIES) -> VideoResult:
     """`fn(ref, cfg)`, retrying transient errors; once retries are spent the video is rejected."""
@@ -147,9 +164,8 @@ def describe_result(i: int, n: int, r: VideoResult) -> str:
 def run_build(cfg: BuildConfig, map_videos: MapVideos = sequential_map, echo: Callable[[str], None] = print) -> dict:
     t0 = time.perf_counter()
     preflight(cfg)
-    refs = discover(cfg)
+    refs, results = unique_refs(discover(cfg))
     echo(describe_start(cfg, refs))
-    results: list[VideoResult] = []
     for i, r in enumerate(map_videos(process_video_cached, refs, cfg), 1):
         results.append(r)
         echo(describe_result(i, len(refs), r))

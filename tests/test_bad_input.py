@@ -320,3 +320,12 @@ def test_transient_errors_are_retried_then_rejected(root, tmp_path, monkeypatch)
     assert calls.count("ball-1") == 3 and calls.count("cube-1") == 1
     r = video_reject(rejects, "ball-1")
     assert r["reason"] == "failed after retries" and "nfs went away (tried 3 times)" in r["detail"]
+
+
+def test_two_videos_with_the_same_id(root, tmp_path):
+    other = root / "sav" / "sav_train" / "sav_001"
+    other.mkdir()
+    shutil.copy(sav_json(root), other / "sav_sample01_manual.json")
+    _, rejects = build(root, "sav", tmp_path)
+    (r,) = [r for r in rejects if r["reason"] == "duplicate video id"]
+    assert r["file"] == str(other) and str(sav_json(root).parent) in r["detail"]
