@@ -61,17 +61,19 @@ def write_outputs_task(cfg: BuildConfig, results):
 def build_flow(config: dict) -> dict:
     """Build AcademicVideoPoint and AcademicVideoTrack from the sources in `config`."""
     cfg = config_from_dict(config)
-    refs, results = B.unique_refs(discover_task(cfg))
-    print(B.describe_start(cfg, refs))
-    futures = [process_video_task.submit(ref, cfg) for ref in refs]
-    for i, (ref, fut) in enumerate(zip(refs, futures), 1):
-        try:
-            r = fut.result()
-        except Exception as e:  # noqa: BLE001 - retries spent: reject the video, keep the build
-            r = B.failed_result(ref, e, process_video_task.retries)
-        results.append(r)
-        print(B.describe_result(i, len(refs), r))
-    summary = write_outputs_task(cfg, results)
+    B.check_out(cfg.out)
+    with B.out_lock(cfg.out):
+        refs, results = B.unique_refs(discover_task(cfg))
+        print(B.describe_start(cfg, refs))
+        futures = [process_video_task.submit(ref, cfg) for ref in refs]
+        for i, (ref, fut) in enumerate(zip(refs, futures), 1):
+            try:
+                r = fut.result()
+            except Exception as e:  # noqa: BLE001 - retries spent: reject the video, keep the build
+                r = B.failed_result(ref, e, process_video_task.retries)
+            results.append(r)
+            print(B.describe_result(i, len(refs), r))
+        summary = write_outputs_task(cfg, results)
     print(B.format_summary(summary))
     return summary
 

@@ -143,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     except VgdataError as e:
         print(f"vgdata: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # the machine, not the input: a full disk, a vanished mount
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"vgdata: error: {where}{e.strerror or e} (the build can be resumed once this is fixed)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

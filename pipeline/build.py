@@ -23,6 +23,8 @@ every file is written under a temporary name and renamed.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
 import json
 import logging
@@ -68,6 +70,28 @@ def check_out(out: str) -> None:
         raise ConfigError(f"out: {out} cannot be created ({e.strerror or e})") from None
     if not os.access(out, os.W_OK):
         raise ConfigError(f"out: {out} is not writable")
+
+
+@contextlib.contextmanager
+def out_lock(out: str):
+    """Hold OUT for one build: a second build into the same OUT at the same time would interleave
+    shards and manifests, so it is refused (the lock goes with the process, even if it is killed)."""
+    path = os.path.join(out, ".vgdata.lock")
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            raise ConfigError(f"out: another vgdata build is writing to {out} ({f.read().strip() or 'pid unknown'}); "
+                              "wait for it or use another --out") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()}")
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def check_segmenter(cfg: BuildConfig) -> None:
@@ -164,12 +188,13 @@ def describe_result(i: int, n: int, r: VideoResult) -> str:
 def run_build(cfg: BuildConfig, map_videos: MapVideos = sequential_map, echo: Callable[[str], None] = print) -> dict:
     t0 = time.perf_counter()
     preflight(cfg)
-    refs, results = unique_refs(discover(cfg))
-    echo(describe_start(cfg, refs))
-    for i, r in enumerate(map_videos(process_video_cached, refs, cfg), 1):
-        results.append(r)
-        echo(describe_result(i, len(refs), r))
-    summary = write_outputs(cfg, results)
+    with out_lock(cfg.out):
+        refs, results = unique_refs(discover(cfg))
+        echo(describe_start(cfg, refs))
+        for i, r in enumerate(map_videos(process_video_cached, refs, cfg), 1):
+            results.append(r)
+            echo(describe_result(i, len(refs), r))
+        summary = write_outputs(cfg, results)
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     return summary
 

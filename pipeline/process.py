@@ -177,6 +177,10 @@ def _process(ref: VideoRef, cfg: BuildConfig, progress: _Progress) -> VideoResul
     res.rejects += rej
     res.track_rows, rej = track_rows(record, sampled, tracks, settings, layout, incomplete)
     res.rejects += rej
+    # A row that does not fit its schema would fail shard writing for the whole build: it fails
+    # this video here instead (as an unexpected error naming the column).
+    pa.Table.from_pylist(res.point_rows, schema=POINT_SCHEMA)
+    pa.Table.from_pylist(res.track_rows, schema=TRACK_SCHEMA)
 
     if cfg.videos == "encode" and (res.point_rows or res.track_rows):
         progress.stage = "videos"

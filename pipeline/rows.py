@@ -128,9 +128,10 @@ def make_layout(record: VideoRecord, sampled: list[SampledFrame], settings: RowS
 
 
 def integer_ids(objects: list[TrackedObject]) -> list[int]:
-    """Numeric object ids: the source's own when they are distinct integers, else 1..N."""
+    """Numeric object ids: the source's own when they are distinct integers that fit an int32,
+    else 1..N (a MOT id such as 1e20 must not overflow the int64 `obj_id` column)."""
     ids = [int(o.object_id) if o.object_id.lstrip("-").isdigit() else None for o in objects]
-    if None in ids or len(set(ids)) != len(ids):
+    if None in ids or len(set(ids)) != len(ids) or any(not -2**31 <= i < 2**31 for i in ids):
         return list(range(1, len(objects) + 1))
     return ids
 

@@ -329,3 +329,12 @@ def test_two_videos_with_the_same_id(root, tmp_path):
     _, rejects = build(root, "sav", tmp_path)
     (r,) = [r for r in rejects if r["reason"] == "duplicate video id"]
     assert r["file"] == str(other) and str(sav_json(root).parent) in r["detail"]
+
+
+def test_track_ids_too_large_for_the_id_columns(root, tmp_path):
+    gt = seq(root, "SAMPLE-01") / "gt" / "gt.txt"
+    gt.write_text("\n".join(",".join([f[0], "100000000000000000000"] + f[2:]) if f[1] == "1" else ",".join(f)
+                            for f in (line.split(",") for line in gt.read_text().splitlines())) + "\n")
+    build(root, "mot", tmp_path)  # no crash at shard writing: the ids fall back to 1..N
+    (row,) = pq.read_table(tmp_path / "out" / "AcademicVideoTrack" / "mot" / "train-00000-of-00001.parquet").to_pylist()
+    assert row["obj_id"] == [1, 2, 3] and row["anno_id"] == ["2", "3", "100000000000000000000"]

@@ -140,3 +140,15 @@ def test_a_build_does_not_write_to_the_code_checkout(tmp_path):
     before = (index.stat().st_mtime_ns, index.read_bytes())
     assert code_version()["git_commit"]
     assert (index.stat().st_mtime_ns, index.read_bytes()) == before
+
+
+def test_a_second_build_into_the_same_out_at_once_is_refused(root, tmp_path):
+    import pipeline.build as B
+    from pipeline.errors import ConfigError
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with B.out_lock(str(out)):
+        with pytest.raises(ConfigError, match=f"another vgdata build is writing to {out} \\(pid {os.getpid()}\\)"):
+            build(root, out)
+    build(root, out)  # the lock went with the first build
