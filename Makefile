@@ -31,6 +31,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/segmenter_speed.py
+	$(PY) benchmarks/video_writing.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache
