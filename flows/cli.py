@@ -17,7 +17,7 @@ import os
 import sys
 
 from pipeline.config import BuildConfig, SourceSpec, build, check_config, load_config
-from pipeline.errors import ConfigError, VgdataError
+from pipeline.errors import VgdataError
 from pipeline.segmenters.base import SegmenterSettings
 
 GRABCUT_NOTE = ("note: segmenter 'grabcut' turns boxes into masks with OpenCV GrabCut (CPU, no weights): "

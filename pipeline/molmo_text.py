@@ -18,7 +18,6 @@ track rows. Every row's `answer` is made by these functions, so it is what Molmo
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
@@ -217,7 +216,3 @@ def track_answer(row: dict) -> str:
     if not frames:
         return "No tracks available."
     return _track_coords(frames, row["width"], row["height"], row["expression"])
-
-
-def is_grid_time(t: float, sampling_fps: int) -> bool:
-    return math.isclose(t * sampling_fps, round(t * sampling_fps), abs_tol=1e-6)
