@@ -49,7 +49,7 @@ class Converter(ABC):
     OPTIONS: dict[str, Option] = {}
 
     def __init__(self, **options):
-        self.options = {k: v for k, v in self.option_defaults().items()}
+        self.options = self.option_defaults()
         self.options.update(self.check_options(options))
 
     @classmethod
@@ -93,9 +93,7 @@ def require_dir(path: str, what: str) -> None:
 
 def source_path(path: str, root: str | None) -> str:
     """`path`, after checking that it resolves inside the source root (links are not followed out)."""
-    if root is not None and not checks.is_inside(path, root):
-        raise SourceError(path, f"resolves to {os.path.realpath(path)}, outside the source root {root}: refused")
-    return path
+    return check(path, checks.inside_root, path, root)
 
 
 def read_bytes(path: str, root: str | None = None) -> bytes:

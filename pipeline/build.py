@@ -44,7 +44,7 @@ from .config import BuildConfig
 from .errors import ConfigError, SourceError, TransientError
 from .manifest import HashCache, code_version, describe_input, now_iso
 from .process import VideoResult, process_video_cached
-from .rejects import Reject, rejects_table
+from .rejects import REJECT_SCHEMA, Reject
 from .rows import POINT_DATASET, TRACK_DATASET
 from .sampling import check_rate
 from .schemas import POINT_SCHEMA, TRACK_SCHEMA
@@ -307,8 +307,8 @@ def write_outputs(cfg: BuildConfig, results: list[VideoResult]) -> dict:
     videos += _carried(previous, "videos", pairs, cfg.out)
 
     rejects: list[Reject] = [x for r in results for x in r.rejects]
-    reject_rows = [x.to_dict() for x in rejects] + _carried_table(cfg.out, "rejects.parquet", rejects_table([]).schema, pairs)
-    _atomic_parquet(pa.Table.from_pylist(reject_rows, schema=rejects_table([]).schema), os.path.join(cfg.out, "rejects.parquet"))
+    reject_rows = [x.to_dict() for x in rejects] + _carried_table(cfg.out, "rejects.parquet", REJECT_SCHEMA, pairs)
+    _atomic_parquet(pa.Table.from_pylist(reject_rows, schema=REJECT_SCHEMA), os.path.join(cfg.out, "rejects.parquet"))
     track_log = [{"source": r.source, "split": r.split, "video_id": r.video_id, **t} for r in results for t in r.tracks]
     track_log += _carried_table(cfg.out, "tracks.parquet", TRACK_LOG_SCHEMA, pairs)
     _atomic_parquet(pa.Table.from_pylist(track_log, schema=TRACK_LOG_SCHEMA), os.path.join(cfg.out, "tracks.parquet"))

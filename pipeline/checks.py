@@ -94,6 +94,13 @@ def join_inside(base: str, rel: str, what: str) -> str:
     return path
 
 
+def inside_root(path: str, root: str | None) -> str:
+    """`path`, unless it resolves outside the source root `root` (a link or `..` leading out)."""
+    if root is not None and not is_inside(path, root):
+        raise ValueError(f"resolves to {os.path.realpath(path)}, outside the source root {root}: refused")
+    return path
+
+
 def is_inside(path: str, root: str) -> bool:
     """Whether `path` lies in `root` once both are fully resolved (symbolic links followed)."""
     real, base = os.path.realpath(path), os.path.realpath(root)

@@ -25,12 +25,19 @@ def read_frames(video: Video, indices: list[int]) -> list[np.ndarray]:
     raise SourceError(video.path or video.video_id, "video has neither frame files nor a video file")
 
 
+def _inside_root(video: Video, path: str) -> None:
+    try:
+        checks.inside_root(path, video.root)
+    except ValueError as e:
+        raise SourceError(path, str(e)) from None
+
+
 def _read_image(video: Video, i: int) -> np.ndarray:
     if not 0 <= i < len(video.frame_files):
         raise SourceError(video.frames_dir, f"frame {i} requested but only {len(video.frame_files)} frames exist")
     path = os.path.join(video.frames_dir, video.frame_files[i])
-    if video.root is not None and os.path.lexists(path) and not checks.is_inside(path, video.root):
-        raise SourceError(path, f"resolves to {os.path.realpath(path)}, outside the source root {video.root}: refused")
+    if os.path.lexists(path):
+        _inside_root(video, path)
     try:
         with Image.open(path) as im:
             arr = np.asarray(im.convert("RGB"))
@@ -47,8 +54,7 @@ def _read_video_file(video: Video, indices: list[int]) -> list[np.ndarray]:
     path = video.video_file
     if not os.path.exists(path):
         raise SourceError(path, "video file is missing")
-    if video.root is not None and not checks.is_inside(path, video.root):
-        raise SourceError(path, f"resolves to {os.path.realpath(path)}, outside the source root {video.root}: refused")
+    _inside_root(video, path)
     try:
         import decord
 

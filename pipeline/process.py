@@ -71,9 +71,13 @@ class VideoResult:
         d = dict(d)
         d["rejects"] = [Reject(**r) for r in d["rejects"]]
         res = cls(**d)
-        pa.Table.from_pylist(res.point_rows, schema=POINT_SCHEMA)
-        pa.Table.from_pylist(res.track_rows, schema=TRACK_SCHEMA)
+        res.check_rows()
         return res
+
+    def check_rows(self) -> None:
+        """Raise unless every row fits its dataset's schema (shard writing would fail later)."""
+        pa.Table.from_pylist(self.point_rows, schema=POINT_SCHEMA)
+        pa.Table.from_pylist(self.track_rows, schema=TRACK_SCHEMA)
 
 
 def _reject_video(ref: VideoRef, stage: str, reason: str, detail: str, file: str | None,
@@ -179,8 +183,7 @@ def _process(ref: VideoRef, cfg: BuildConfig, progress: _Progress) -> VideoResul
     res.rejects += rej
     # A row that does not fit its schema would fail shard writing for the whole build: it fails
     # this video here instead (as an unexpected error naming the column).
-    pa.Table.from_pylist(res.point_rows, schema=POINT_SCHEMA)
-    pa.Table.from_pylist(res.track_rows, schema=TRACK_SCHEMA)
+    res.check_rows()
 
     if cfg.videos == "encode" and (res.point_rows or res.track_rows):
         progress.stage = "videos"

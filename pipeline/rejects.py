@@ -49,8 +49,3 @@ REJECT_SCHEMA = pa.schema(
         ("line", pa.int64()),
     ]
 )
-
-
-def rejects_table(rejects: list[Reject]) -> pa.Table:
-    rows = [r.to_dict() for r in rejects]
-    return pa.Table.from_pylist(rows, schema=REJECT_SCHEMA)

@@ -296,7 +296,8 @@ def track_rows(
                        "frame_trajectories": traj, "source_frames": source_frames,
                        "mask_id": [str(t.int_id)], "anno_id": [t.obj.object_id], "obj_id": [t.int_id]}
                 row["answer"] = T.track_answer(row)
-                if not T.parse(row["answer"]) or not T.parse(row["answer"])[0].frames:
+                parsed = T.parse(row["answer"])
+                if not parsed or not parsed[0].frames:
                     rejects.append(Reject(v.source, v.split, v.video_id, "row", "rows",
                                           "no visible frame after the query point",
                                           f"single_point_track row {row_id}", t.obj.object_id))
