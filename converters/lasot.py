@@ -22,7 +22,7 @@ from PIL import Image
 from pipeline import checks
 from pipeline.errors import SourceError
 from pipeline.masks import clip_box
-from pipeline.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
+from pipeline.records import Dropped, FrameAnnotation, Query, TrackedObject, Video, VideoRecord
 
 from .base import Converter, VideoRef, check, parse_numbers, read_text, require_dir, source_path
 
@@ -78,8 +78,7 @@ class LasotConverter(Converter):
         expression = read_text(nlp_path, root=ref.root).strip()
         if not expression:
             raise SourceError(nlp_path, "empty description")
-        obj = TrackedObject(object_id=ref.video_id, kind="box", category=Path(ref.location).parent.name,
-                            expressions=(expression,))
+        obj = TrackedObject(object_id=ref.video_id, kind="box", category=Path(ref.location).parent.name)
         dropped = []
         for i, (lineno, line) in enumerate(lines):
             b = parse_numbers(gt_path, line, lineno)
@@ -103,7 +102,8 @@ class LasotConverter(Converter):
             n_frames=n, fps=FPS, annotation_fps=FPS, frames_dir=img_dir, frame_files=frame_files,
             input_files=ref.files, root=ref.root,
         )
-        return VideoRecord(video, [obj], tuple(range(n)), dropped)
+        query = Query("nlp", expression, (obj.object_id,), "referring")
+        return VideoRecord(video, [obj], tuple(range(n)), dropped, queries=[query])
 
 
 def _flags(path: str, n: int, root: str | None = None) -> list[bool]:

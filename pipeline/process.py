@@ -29,6 +29,7 @@ from .config import BuildConfig
 from .errors import SamplingError, SourceError, TransientError
 from .frames import read_frames
 from .masks import clip_box
+from .png_masks import read_png_masks
 from .records import FrameAnnotation, VideoRecord
 from .rejects import Reject
 from .rows import Layout, RowSettings, make_layout, object_tracks, point_rows, track_rows
@@ -161,15 +162,18 @@ def _process(ref: VideoRef, cfg: BuildConfig, progress: _Progress) -> VideoResul
         res.rejects.append(Reject(v.source, v.split, v.video_id, "video", "sample", "no sampled frame", "", file=ref.location))
         return res
 
-    incomplete: set[str] = set()
     frames_cache: dict[int, object] = {}
+    if record.png_masks is not None:
+        progress.stage = "masks"
+        read_png_masks(record, [s.frame for s in sampled], ref.root)
+    record.queries = record.all_queries()  # fixed now: a track the filter drops still belongs to its queries
     if any(o.kind == "box" for o in record.objects):
         progress.stage = "segment"
-        incomplete = _segment_and_filter(record, sampled, cfg, res, frames_cache)
+        _segment_and_filter(record, sampled, cfg, res, frames_cache)
     for o in record.objects:
         if o.kind == "mask":
             res.tracks.append({"object_id": o.object_id, "kept": True, "mean_iou": None, "n_frames": len(o.visible_frames()),
-                               "reprompts": 0, "label": o.label})
+                               "reprompts": 0, "label": o.category})
 
     progress.stage = "rows"
     tasks = tuple(load_manifest(ref.source).get("tasks") or ())
@@ -177,9 +181,9 @@ def _process(ref: VideoRef, cfg: BuildConfig, progress: _Progress) -> VideoResul
     layout = make_layout(record, sampled, settings)
     tracks, rej = object_tracks(record, sampled)
     res.rejects += rej
-    res.point_rows, rej = point_rows(record, sampled, tracks, settings, layout, incomplete)
+    res.point_rows, rej = point_rows(record, sampled, tracks, settings, layout)
     res.rejects += rej
-    res.track_rows, rej = track_rows(record, sampled, tracks, settings, layout, incomplete)
+    res.track_rows, rej = track_rows(record, sampled, tracks, settings, layout)
     res.rejects += rej
     # A row that does not fit its schema would fail shard writing for the whole build: it fails
     # this video here instead (as an unexpected error naming the column).
@@ -225,17 +229,15 @@ def sampled_boxes(record: VideoRecord, sampled) -> dict[str, dict[int, tuple]]:
     return boxes
 
 
-def _segment_and_filter(record: VideoRecord, sampled, cfg: BuildConfig, res: VideoResult, frames_cache: dict) -> set[str]:
-    """Masks for box objects on the sampled frames; drops tracks that fail the filter.
-
-    Returns the labels that lost a track (their count and track rows would be wrong)."""
+def _segment_and_filter(record: VideoRecord, sampled, cfg: BuildConfig, res: VideoResult, frames_cache: dict) -> None:
+    """Masks for box objects on the sampled frames; drops tracks that fail the filter (queries over
+    a dropped object then give no rows, see `rows`)."""
     v = record.video
     boxes = sampled_boxes(record, sampled)
     indices = [s.frame for s in sampled]
     frames = read_frames(v, indices)
     frames_cache.update(zip(indices, frames))
     seg = get_segmenter(cfg.segmenter).segment(SegmentRequest(frames, boxes, v.video_id))
-    incomplete: set[str] = set()
     kept = []
     for o in record.objects:
         if o.kind != "box":
@@ -244,14 +246,12 @@ def _segment_and_filter(record: VideoRecord, sampled, cfg: BuildConfig, res: Vid
         score = score_track(o.object_id, boxes[o.object_id], seg.masks.get(o.object_id, {}), cfg.min_track_iou)
         n_re = len(seg.reprompts.get(o.object_id, []))
         res.tracks.append({"object_id": o.object_id, "kept": score.kept, "mean_iou": score.mean_iou,
-                           "n_frames": score.n_frames, "reprompts": n_re, "label": o.label})
+                           "n_frames": score.n_frames, "reprompts": n_re, "label": o.category})
         if not score.kept:
             reason = "no visible box on a sampled frame" if score.n_frames == 0 else "mean mask/box IoU below threshold"
             res.rejects.append(Reject(v.source, v.split, v.video_id, "track", "filter", reason,
                                       f"mean IoU {score.mean_iou:.3f} < {cfg.min_track_iou} over {score.n_frames} frames",
                                       o.object_id))
-            if o.label:
-                incomplete.add(o.label)
             continue
         # Keep only the sampled frames, now carrying masks: rows read nothing else.
         frames_out = {}
@@ -264,7 +264,6 @@ def _segment_and_filter(record: VideoRecord, sampled, cfg: BuildConfig, res: Vid
         o.frames = frames_out
         kept.append(o)
     record.objects = kept
-    return incomplete
 
 
 # -- resumable work -------------------------------------------------------------------------------

@@ -5,7 +5,15 @@ Conventions (fixed for every source):
 - boxes are (x0, y0, x1, y1) in pixels of the original frame, 0-based, x1/y1 exclusive;
 - masks are COCO RLE dicts {"size": [height, width], "counts": str};
 - an object is "annotated" on a frame when the frame is a key of `frames`, and "visible" there when
-  its `FrameAnnotation.visible` is true (invisible = occluded, out of view or absent).
+  its `FrameAnnotation.visible` is true (invisible = occluded, out of view or absent);
+- questions are `Query`s over SETS of objects: a referring expression names one or more objects
+  (or none: ReVOS "no target"), a category names all the video's objects of that category. Every
+  query is its own row (point: count = its objects seen; track: all its objects). A record whose
+  `queries` is None asks one category query per category of its objects.
+
+Masks from palette or panoptic PNG folders are not decoded at conversion: the record lists the PNG
+of each annotated frame (`PngMasks`) and `pipeline.png_masks` reads only the sampled frames, one at
+a time, turning each object's pixels into an RLE (a video's masks are never all in memory).
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from typing import Literal
 
 Box = tuple[float, float, float, float]
 Kind = Literal["mask", "box"]
+QueryType = Literal["category", "referring", "reasoning", "no_target"]
 
 
 @dataclass
@@ -58,19 +67,56 @@ class Video:
 class TrackedObject:
     """One object (track, masklet) of a video with its per-frame annotations."""
 
-    object_id: str
+    object_id: str  # the source's key for the object's annotation (MeViS anno_id, COCO annotation id)
     kind: Kind
     category: str | None = None
-    expressions: tuple[str, ...] = ()
     frames: dict[int, FrameAnnotation] = field(default_factory=dict)
+    number: int | None = None  # the source's own numeric object id where it has one (MeViS obj_id, palette value)
 
     def visible_frames(self) -> list[int]:
         return sorted(f for f, a in self.frames.items() if a.visible)
 
-    @property
-    def label(self) -> str | None:
-        """The text a question asks about: the first expression, else the category."""
-        return self.expressions[0] if self.expressions else self.category
+
+@dataclass(frozen=True)
+class Query:
+    """A question over a set of the video's objects.
+
+    `text` is exactly what the question names (an expression, or a category name); `object_ids`
+    are `TrackedObject.object_id`s, possibly none (a "no target" expression: a count-0 point row
+    and no track row). `query_id` is the source's own id (MeViS expression id), stable across builds."""
+
+    query_id: str
+    text: str
+    object_ids: tuple[str, ...]
+    type: QueryType = "category"
+
+
+def category_queries(objects: list[TrackedObject]) -> list[Query]:
+    """One query per category, over all objects of it (sorted by category)."""
+    by_cat: dict[str, list[str]] = {}
+    for o in objects:
+        if o.category:
+            by_cat.setdefault(o.category, []).append(o.object_id)
+    return [Query(cat, cat, tuple(ids), "category") for cat, ids in sorted(by_cat.items())]
+
+
+@dataclass(frozen=True)
+class PngMasks:
+    """Masks kept as the source's PNG files, read only on the sampled frames.
+
+    `files[frame]` is the PNG of an annotated frame. `encoding`: "palette" (pixel value = object
+    id, DAVIS / YouTube-VOS / MOSE / LVOS) or "panoptic" (VIPSeg: value = category id for stuff,
+    category id * 100 + instance for things, read through `categories`). Values in `ignore` are
+    background or void. `objects` are ids the source's metadata declares (they exist even on frames
+    where they are not visible); other values found on a sampled frame become objects too unless
+    `declared_only`."""
+
+    files: dict[int, str]
+    encoding: Literal["palette", "panoptic"] = "palette"
+    ignore: tuple[int, ...] = (0, 255)
+    objects: tuple[str, ...] = ()
+    declared_only: bool = False
+    categories: tuple[tuple[int, str], ...] = ()  # panoptic: thing category id -> name
 
 
 @dataclass(frozen=True)
@@ -96,6 +142,12 @@ class VideoRecord:
     annotated_frames: tuple[int, ...]
     # What the converter left out, so that nothing is lost silently.
     dropped: list[Dropped] = field(default_factory=list)
+    queries: list[Query] | None = None  # None: one category query per category of the objects
+    png_masks: PngMasks | None = None
+
+    def all_queries(self) -> list[Query]:
+        """The record's queries (its own, else one per category of its objects)."""
+        return self.queries if self.queries is not None else category_queries(self.objects)
 
     @property
     def kind(self) -> Kind:

@@ -3,20 +3,23 @@
 Every row names a video that vgdata writes (`pipeline/videos.py`), at `sampling_fps` frames a
 second: grid frame k shows the source frame sampled at time k / sampling_fps. That is what makes
 Molmo2's loaders read each row exactly (docs/MOLMO2.md):
-- AcademicVideoPoint: per clip window (at most `max_clip_seconds`, 63 s) and label, one row: each
-  object of the label that is visible in the window gets one Gaussian point at its first visible
-  sampled frame; `count` is the number of such objects. `timestamps` are seconds in the video, the
+- AcademicVideoPoint: per clip window (at most `max_clip_seconds`, 63 s) and query (an expression
+  or a category over a set of objects, `records.Query`), one row: each object of the query that is
+  visible in the window gets one Gaussian point at its first visible sampled frame; `count` is the
+  number of such objects. A query over no object (ReVOS "no target") is a count-0 row answered
+  `There are none.`. `timestamps` are seconds in the video, the
   answer's times are relative to `clip_start_time`, and the label is lower-cased in the question
   and answer, as Molmo2's loader does. The row's video is the whole video
   (`AcademicVideoPoint/<source>/<split>/videos-<fps>fps/<video>.mp4`).
 - AcademicVideoTrack: the video is cut into clips of at most `max_track_seconds` (64 s: the 128
   frames Molmo2's sampler shows at 2 fps), each with its own video
   (`AcademicVideoTrack/<source>/<split>/videos/<clip>.mp4`). Per clip, task `track`: one row per
-  label over all objects of the label; task `single_point_track`: one row per object, queried by
+  query over all its objects (none for a no-target query); task `single_point_track`: one row per object, queried by
   its first visible point in the clip. `frame` and `time` count from the clip's start, with
   `frame == time * fps` (Molmo2's parser maps times to frames that way).
-A label any of whose tracks was dropped upstream gives no rows: its count and tracks would be
-wrong. Such rows are reported as rejects.
+A query any of whose tracks was dropped upstream gives no rows: its count and tracks would be
+wrong. Such queries are reported as rejects. Every row carries `query_type` (category, referring,
+reasoning, no_target; point for single_point_track).
 """
 
 from __future__ import annotations
@@ -128,9 +131,11 @@ def make_layout(record: VideoRecord, sampled: list[SampledFrame], settings: RowS
 
 
 def integer_ids(objects: list[TrackedObject]) -> list[int]:
-    """Numeric object ids: the source's own when they are distinct integers that fit an int32,
+    """Numeric object ids: the source's own (`number`, else a numeric `object_id`) when they are
+    distinct integers that fit an int32,
     else 1..N (a MOT id such as 1e20 must not overflow the int64 `obj_id` column)."""
-    ids = [int(o.object_id) if o.object_id.lstrip("-").isdigit() else None for o in objects]
+    ids = [o.number if o.number is not None else int(o.object_id) if o.object_id.lstrip("-").isdigit() else None
+           for o in objects]
     if None in ids or len(set(ids)) != len(ids) or any(not -2**31 <= i < 2**31 for i in ids):
         return list(range(1, len(objects) + 1))
     return ids
@@ -164,12 +169,21 @@ def _xy100(p: P.Point, width: int, height: int) -> dict:
     return {"x": 100.0 * p.x / width, "y": 100.0 * p.y / height}
 
 
-def _labelled(tracks: list[ObjectTrack]) -> dict[str, list[ObjectTrack]]:
-    groups: dict[str, list[ObjectTrack]] = defaultdict(list)
-    for t in tracks:
-        if t.obj.label:
-            groups[t.obj.label].append(t)
-    return groups
+def _query_tracks(record: VideoRecord, tracks: list[ObjectTrack], v, rejects: list[Reject], dataset: str):
+    """(query index, query, its tracks) for each query whose objects all kept their tracks.
+
+    A query naming an object that has no track (dropped by the IoU filter) gives no rows: its count
+    and tracks would be wrong. That is reported as a reject."""
+    by_id = {t.obj.object_id: t for t in tracks}
+    out = []
+    for qi, q in enumerate(record.all_queries()):
+        missing = [oid for oid in q.object_ids if oid not in by_id]
+        if missing:
+            rejects.append(Reject(v.source, v.split, v.video_id, "row", "rows", "query has a dropped track",
+                                  f"{dataset} rows of {q.text!r} would miss object(s) {', '.join(missing[:5])}"))
+            continue
+        out.append((qi, q, [by_id[oid] for oid in q.object_ids]))
+    return out
 
 
 def point_rows(
@@ -178,45 +192,40 @@ def point_rows(
     tracks: list[ObjectTrack],
     settings: RowSettings,
     layout: Layout,
-    incomplete_labels: set[str],
 ) -> tuple[list[dict], list[Reject]]:
     v = record.video
     rows, rejects = [], []
-    by_label = _labelled(tracks)
-    if "point_count" not in settings.tasks or not by_label or not sampled:
+    if "point_count" not in settings.tasks or not sampled:
         return rows, rejects
+    queries = _query_tracks(record, tracks, v, rejects, POINT_DATASET)
     clip_len = settings.max_clip_seconds
     n_windows = max(1, math.ceil((sampled[-1].time + 1e-6) / clip_len))
     for w in range(n_windows):
         start = w * clip_len
         end = min(start + clip_len, layout.duration)
         window = [i for i, s in enumerate(sampled) if start - 1e-6 <= s.time < start + clip_len - 1e-6]
-        for li, label in enumerate(sorted(by_label)):
-            row_id = f"{v.source}/{v.split}/{v.video_id}/points/{w:03d}-{li:03d}"
-            if label in incomplete_labels:
-                rejects.append(Reject(v.source, v.split, v.video_id, "row", "rows", "label has a dropped track",
-                                      f"AcademicVideoPoint row {row_id} ({label!r}) would miscount"))
-                continue
+        for qi, q, group in queries:
+            row_id = f"{v.source}/{v.split}/{v.video_id}/points/{w:03d}-{qi:03d}"
             firsts = []  # (time, point)
-            for t in by_label[label]:
+            for t in group:
                 step = next((s for s in t.visible_steps() if s in window), None)
                 if step is None:
                     continue
                 ann = t.obj.frames[sampled[step].frame]
                 rng = stable_rng(settings.seed, v.source, v.video_id, t.obj.object_id, step)
                 firsts.append((sampled[step].time, P.gaussian_point(M.decode(ann.rle), rng)))
-            if not firsts:
-                continue
+            if not firsts and q.object_ids:
+                continue  # its objects are not seen in this window (a no-target query asks anyway)
             times = sorted({tm for tm, _ in firsts})
             per_time = [sorted((_xy100(p, layout.width, layout.height) for tm, p in firsts if tm == t),
                                key=lambda d: (d["x"], d["y"])) for t in times]
             row = {
                 "id": row_id, "subset": v.source, "video_name": v.video_id, "dataset": v.source,
-                "count": len(firsts), "timestamps": times, "points": per_time, "category": label,
+                "count": len(firsts), "timestamps": times, "points": per_time, "category": q.text,
                 "video_duration": layout.duration, "clip_start_time": float(start), "clip_end_time": float(end),
-                "video_path": layout.point_video, "source": v.source,
+                "video_path": layout.point_video, "source": v.source, "query_type": q.type,
             }
-            row["question"] = Q.point_question(label, v.split, stable_rng(settings.seed, row_id, "question"))
+            row["question"] = Q.point_question(q.text, v.split, stable_rng(settings.seed, row_id, "question"))
             row["answer"] = T.point_answer(row)
             rows.append(row)
     return rows, rejects
@@ -251,12 +260,11 @@ def track_rows(
     tracks: list[ObjectTrack],
     settings: RowSettings,
     layout: Layout,
-    incomplete_labels: set[str],
 ) -> tuple[list[dict], list[Reject]]:
     v = record.video
     rows, rejects = [], []
     fps = settings.sampling_fps
-    by_label = _labelled(tracks)
+    queries = _query_tracks(record, tracks, v, rejects, TRACK_DATASET) if "track" in settings.tasks else []
     for clip in layout.clips:
         base = {
             "video": clip.name, "video_path": layout.track_video(clip), "video_source": v.source,
@@ -265,27 +273,21 @@ def track_rows(
             "start_frame": clip.start, "end_frame": clip.stop - 1, "clip_start_time": clip.start / fps,
             "clip_end_time": clip.stop / fps, "source_video": v.video_id, "source_fps": float(v.fps),
         }
-        if "track" in settings.tasks:
-            for li, label in enumerate(sorted(by_label)):
-                group = by_label[label]
-                traj, source_frames = _trajectories(sampled, layout, clip, group)
-                if not _visible_in(traj):
-                    continue
-                present = {p["id"] for fr in traj for p in fr["points"]}
-                group = [t for t in group if t.int_id in present]
-                row_id = f"{v.source}/{v.split}/{v.video_id}/track/{clip.index:03d}-{li:03d}"
-                if label in incomplete_labels:
-                    rejects.append(Reject(v.source, v.split, v.video_id, "row", "rows", "label has a dropped track",
-                                          f"AcademicVideoTrack row {row_id} ({label!r}) would miss an object"))
-                    continue
-                row = {**base, "id": row_id, "qid": row_id, "expression": label, "task": "track",
-                       "frame_trajectories": traj, "source_frames": source_frames,
-                       "mask_id": [str(t.int_id) for t in group], "anno_id": [t.obj.object_id for t in group],
-                       "obj_id": [t.int_id for t in group]}
-                row["question"] = Q.choose(Q.TRACK_TEMPLATES, stable_rng(settings.seed, row_id, "question"),
-                                           label=label, fps=fps)
-                row["answer"] = T.track_answer(row)
-                rows.append(row)
+        for qi, q, group in queries:
+            traj, source_frames = _trajectories(sampled, layout, clip, group)
+            if not _visible_in(traj):
+                continue
+            present = {p["id"] for fr in traj for p in fr["points"]}
+            group = [t for t in group if t.int_id in present]
+            row_id = f"{v.source}/{v.split}/{v.video_id}/track/{clip.index:03d}-{qi:03d}"
+            row = {**base, "id": row_id, "qid": row_id, "expression": q.text, "task": "track",
+                   "frame_trajectories": traj, "source_frames": source_frames, "query_type": q.type,
+                   "mask_id": [str(t.int_id) for t in group], "anno_id": [t.obj.object_id for t in group],
+                   "obj_id": [t.int_id for t in group]}
+            row["question"] = Q.choose(Q.TRACK_TEMPLATES, stable_rng(settings.seed, row_id, "question"),
+                                       label=q.text, fps=fps)
+            row["answer"] = T.track_answer(row)
+            rows.append(row)
         if "single_point_track" in settings.tasks:
             for t in sorted(tracks, key=lambda t: t.int_id):
                 traj, source_frames = _trajectories(sampled, layout, clip, [t])
@@ -293,7 +295,7 @@ def track_rows(
                     continue
                 row_id = f"{v.source}/{v.split}/{v.video_id}/single_point_track/{clip.index:03d}-{t.obj.object_id}"
                 row = {**base, "id": row_id, "qid": row_id, "expression": "object", "task": "single_point_track",
-                       "frame_trajectories": traj, "source_frames": source_frames,
+                       "frame_trajectories": traj, "source_frames": source_frames, "query_type": "point",
                        "mask_id": [str(t.int_id)], "anno_id": [t.obj.object_id], "obj_id": [t.int_id]}
                 row["answer"] = T.track_answer(row)
                 parsed = T.parse(row["answer"])

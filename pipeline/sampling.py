@@ -1,10 +1,12 @@
 """Temporal sampling: which source frames the datasets look at.
 
 Timestamps lie on the grid k / sampling_fps (k = 0, 1, ...) up to the last annotated frame's time
-(a video tail past its last annotation is not sampled). Each is
-mapped to the nearest *annotated* frame. A timestamp whose nearest annotated frame is further than
-half an annotation interval away (a gap in the annotation) is dropped and reported, never shifted.
-A sampling rate above the annotation rate cannot be served and is an error.
+(a video tail past its last annotation is not sampled). Each is mapped to the nearest *annotated*
+frame. A timestamp whose nearest annotated frame is further than half an interval away (half the
+annotation interval, or half the grid step when the annotation is sparser than the grid) is dropped
+and reported, never shifted: a gap in the annotation, or the grid times between the annotations of
+a source annotated more sparsely than `sampling_fps` (BURST's 1 fps on the 2 fps grid keeps the
+whole seconds and drops the half seconds, each with its reason).
 """
 
 from __future__ import annotations
@@ -31,14 +33,11 @@ class DroppedTime:
 
 
 def check_rate(sampling_fps: float, annotation_fps: float, where: str = "") -> None:
-    """Raise SamplingError when `sampling_fps` asks for more than the annotation gives."""
-    if sampling_fps <= 0:
+    """Raise SamplingError when either rate is not a positive number."""
+    if not sampling_fps > 0:
         raise SamplingError(f"sampling_fps must be positive, got {sampling_fps}")
-    if sampling_fps > annotation_fps + _EPS:
-        raise SamplingError(
-            f"{where + ': ' if where else ''}sampling at {sampling_fps:g} fps needs annotations at "
-            f"least that dense, but this source is annotated at {annotation_fps:g} fps"
-        )
+    if not annotation_fps > 0:
+        raise SamplingError(f"{where + ': ' if where else ''}annotation rate must be positive, got {annotation_fps}")
 
 
 def sample_frames(
@@ -57,7 +56,7 @@ def sample_frames(
     if n_frames <= 0 or fps <= 0:
         raise SamplingError(f"{where}: video has {n_frames} frames at {fps} fps")
     annotated = sorted(set(int(f) for f in annotated_frames if 0 <= f < n_frames))
-    tolerance = 0.5 / annotation_fps + _EPS
+    tolerance = 0.5 / max(annotation_fps, sampling_fps) + _EPS
     times = [annotated_f / fps for annotated_f in annotated]
     last_time = min((n_frames - 1) / fps, times[-1] + tolerance) if times else (n_frames - 1) / fps
     sampled: list[SampledFrame] = []

@@ -2,7 +2,8 @@
 
 Track rows carry the MolmoPoint-TrackAny columns with the same names and types; point rows carry
 the public molmo2-academic-video-points columns. Both add `question`, `answer` (the Molmo2 plain
-text) and `source`. Track rows also carry their clip bounds as Molmo2's track-instruction data does
+text), `source` and `query_type` (what kind of query the row asks: a category, a referring or a
+reasoning expression, a no-target expression). Track rows also carry their clip bounds as Molmo2's track-instruction data does
 (`clip`, `start_frame`, `end_frame`), where the clip lies in the source video (`source_video`,
 `clip_start_time`, `clip_end_time`, `source_fps`) and, per `frame_trajectories` entry, the source
 frame it was sampled from (`source_frames`). docs/MOLMO2.md says which Molmo2 code reads each
@@ -32,6 +33,7 @@ POINT_SCHEMA = pa.schema(
         ("question", pa.string()),
         ("answer", pa.string()),
         ("source", pa.string()),
+        ("query_type", pa.string()),  # category, referring, reasoning or no_target
     ]
 )
 
@@ -71,6 +73,7 @@ TRACK_SCHEMA = pa.schema(
         ("source_video", pa.string()),
         ("source_fps", pa.float64()),
         ("source_frames", pa.list_(pa.int64())),  # source frame index of each frame_trajectories entry
+        ("query_type", pa.string()),  # category, referring or reasoning (track); point (single_point_track)
     ]
 )
 

@@ -109,10 +109,10 @@ def test_rejects_table_names_every_drop(built):
     assert ("SAMPLE-01", "4", "distractor class 7 (static person)") in reasons
     assert ("SAMPLE-01", "5", "ignore rows (conf 0)") in reasons
     assert ("SAMPLE-02", "2", "mean mask/box IoU below threshold") in reasons
-    assert sum(r["reason"] == "label has a dropped track" and r["video_id"] == "SAMPLE-02" for r in rejects) == 2
+    assert sum(r["reason"] == "query has a dropped track" and r["video_id"] == "SAMPLE-02" for r in rejects) == 2
     # a video that gives no rows is never counted as a good video: it says why
     (no_rows,) = [r for r in rejects if r["video_id"] == "SAMPLE-02" and r["level"] == "video"]
-    assert no_rows["reason"] == "no rows" and "label has a dropped track" in no_rows["detail"]
+    assert no_rows["reason"] == "no rows" and "query has a dropped track" in no_rows["detail"]
     tracks = pq.read_table(os.path.join(cfg.out, "tracks.parquet")).to_pylist()
     dropped = [t for t in tracks if not t["kept"]]
     assert [(t["video_id"], t["object_id"]) for t in dropped] == [("SAMPLE-02", "2")]

@@ -1,5 +1,6 @@
 import os
 
+import pyarrow.parquet as pq
 import pytest
 
 from flows.cli import main
@@ -30,10 +31,15 @@ def test_sam2_box_source_without_checkpoint_is_refused(sample_dir, tmp_path, cap
     assert code == 2 and "--checkpoint" in capsys.readouterr().err
 
 
-def test_sampling_rate_the_annotation_cannot_serve(sample_dir, tmp_path, capsys):
+def test_sampling_above_the_annotation_rate_drops_the_times_it_cannot_serve(sample_dir, tmp_path):
     code = main(["convert", "sav", "--root", str(sample_dir / "sav"), "--out", str(tmp_path), "--sampling-fps", "8",
-                 "--runner", "local"])
-    assert code == 2 and "annotated at 6 fps" in capsys.readouterr().err
+                 "--runner", "local", "--videos", "skip"])
+    assert code == 0
+    rejects = pq.read_table(tmp_path / "rejects.parquet").to_pylist()
+    dropped = [r for r in rejects if r["reason"] == "no annotated frame"]
+    # 6 fps annotation on an 8 fps grid: t = 0.25 s is 1/12 s from the nearest annotation, further
+    # than half a grid step (1/16 s): dropped, never shifted
+    assert any(r["detail"].startswith("t=0.2s") for r in dropped)
 
 
 def test_convert_one_source_locally(sample_dir, tmp_path, capsys):

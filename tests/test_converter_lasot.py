@@ -12,8 +12,9 @@ def test_sample_sequences(sample_dir):
     assert [r.video_id for r in refs] == ["ball-1", "cube-1"]
     ball = conv.load(refs[0])
     (obj,) = ball.objects
-    assert obj.category == "ball" and obj.expressions == ("red ball rolling behind a grey wall",)
-    assert obj.label == obj.expressions[0]
+    assert obj.category == "ball"
+    (query,) = ball.queries  # the sentence is the question, over the sequence's one object
+    assert query.text == "red ball rolling behind a grey wall" and query.object_ids == (obj.object_id,)
     occluded = open(f"{refs[0].location}/full_occlusion.txt").read().split(",")
     for i, flag in enumerate(occluded):
         assert obj.frames[i].visible == (flag == "0"), i

@@ -39,7 +39,7 @@ def test_real_sav_one_track_per_masklet_points_inside_own_mask(real_sav):
     assert not dropped and len(sampled) == 41  # 0.0 .. 20.0 s
     tracks, _ = object_tracks(record, sampled)
     settings = RowSettings(tasks=("single_point_track",))
-    rows, _ = track_rows(record, sampled, tracks, settings, make_layout(record, sampled, settings), set())
+    rows, _ = track_rows(record, sampled, tracks, settings, make_layout(record, sampled, settings))
     assert len(rows) == len(raw["masklet_id"])  # one single_point_track row per masklet
     assert {r["task"] for r in rows} == {"single_point_track"}
     k_of = {str(m): k for k, m in enumerate(raw["masklet_id"])}

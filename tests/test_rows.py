@@ -31,7 +31,7 @@ def prepare(record, **settings):
 def test_point_rows_split_long_videos_into_63s_clips_with_clip_relative_answers():
     record = long_record()
     sampled, tracks, s, layout = prepare(record)
-    rows, rejects = point_rows(record, sampled, tracks, s, layout, set())
+    rows, rejects = point_rows(record, sampled, tracks, s, layout)
     assert not rejects
     assert [(r["clip_start_time"], r["clip_end_time"]) for r in rows] == [(0.0, 63.0), (63.0, 126.0), (126.0, 150.0)]
     # the object is hidden from 50 s to 70 s: in the second clip it first appears at 70 s
@@ -45,21 +45,21 @@ def test_point_rows_split_long_videos_into_63s_clips_with_clip_relative_answers(
 def test_point_labels_are_lower_cased_in_question_and_answer_as_molmo2_does():
     record = long_record(seconds=5, label="Red Ball")
     sampled, tracks, s, layout = prepare(record)
-    (row,), _ = point_rows(record, sampled, tracks, s, layout, set())
+    (row,), _ = point_rows(record, sampled, tracks, s, layout)
     assert row["category"] == "Red Ball"  # the source's label is kept in the data
     assert T.parse(row["answer"])[0].label == "red ball" and "red ball" in row["question"]
     assert "Red" not in row["question"] + row["answer"]
     val = long_record(seconds=5, label="Red Ball")
     val.video.split = "val"
     sampled, tracks, s, layout = prepare(val)
-    (row,), _ = point_rows(val, sampled, tracks, s, layout, set())
+    (row,), _ = point_rows(val, sampled, tracks, s, layout)
     assert row["question"] == 'How many "red ball" are there in the video?'
 
 
 def test_track_rows_are_cut_into_64s_clips_each_with_its_own_video():
     record = long_record(seconds=150)
     sampled, tracks, s, layout = prepare(record, tasks=("track",))
-    rows, _ = track_rows(record, sampled, tracks, s, layout, set())
+    rows, _ = track_rows(record, sampled, tracks, s, layout)
     assert [(r["video"], r["start_frame"], r["end_frame"], r["n_frames"]) for r in rows] == [
         ("vid_clip000", 0, 127, 128), ("vid_clip001", 128, 255, 128), ("vid_clip002", 256, 299, 44)]
     for r in rows:
@@ -79,28 +79,31 @@ def test_track_rows_are_cut_into_64s_clips_each_with_its_own_video():
 def test_single_point_track_rows_start_after_their_query_point():
     record = long_record(seconds=10)
     sampled, tracks, s, layout = prepare(record, tasks=("single_point_track",))
-    (row,), _ = track_rows(record, sampled, tracks, s, layout, set())
+    (row,), _ = track_rows(record, sampled, tracks, s, layout)
     assert row["task"] == "single_point_track" and row["expression"] == "object" and row["mask_id"] == ["7"]
     query = T.parse(row["question"])[0]
     answer = T.parse(row["answer"])[0]
     assert query.frames[0].time == 0.0 and [f.time for f in answer.frames] == [k / 2 for k in range(1, 20)]
 
 
-def test_incomplete_labels_give_no_track_rows():
+def test_queries_over_a_dropped_track_give_no_rows():
     record = long_record(seconds=10)
-    sampled, tracks, s, layout = prepare(record, tasks=("track",))
-    (row,), _ = track_rows(record, sampled, tracks, s, layout, set())
+    sampled, tracks, s, layout = prepare(record, tasks=("track", "point_count"))
+    (row,), _ = track_rows(record, sampled, tracks, s, layout)
     assert row["task"] == "track" and row["obj_id"] == [7] and row["mask_id"] == ["7"]
     assert len(row["frame_trajectories"]) == len(sampled) == 20
-    rows, rejects = track_rows(record, sampled, tracks, s, layout, {"cat"})
-    assert rows == [] and rejects[0].reason == "label has a dropped track"
+    record.queries = record.all_queries()  # fixed before the filter runs, as process_video does
+    record.objects = []  # the filter dropped the cat's only track
+    for make in (track_rows, point_rows):
+        rows, rejects = make(record, sampled, [], s, layout)
+        assert rows == [] and rejects[0].reason == "query has a dropped track"
 
 
 def test_odd_frame_sizes_are_padded_to_even_for_h264():
     record = long_record(seconds=3, width=61, height=41)
     sampled, tracks, s, layout = prepare(record)
     assert (layout.width, layout.height) == (62, 42)
-    (row,), _ = track_rows(record, sampled, tracks, RowSettings(tasks=("track",)), layout, set())
+    (row,), _ = track_rows(record, sampled, tracks, RowSettings(tasks=("track",)), layout)
     assert (row["width"], row["height"]) == (62, 42)
 
 

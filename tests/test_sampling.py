@@ -17,8 +17,13 @@ def test_timestamps_on_grid_and_frames_annotated(fps, stride, n_frames, sampling
     annotated = list(range(0, n_frames, stride))
     annotation_fps = fps / stride
     if sampling_fps > annotation_fps:
-        with pytest.raises(SamplingError):
-            sample_frames(n_frames, fps, annotated, annotation_fps, sampling_fps)
+        # sparser than the grid: only grid times with an annotation within half a grid step
+        sampled, dropped = sample_frames(n_frames, fps, annotated, annotation_fps, sampling_fps)
+        for s in sampled:
+            assert s.frame in annotated and abs(s.frame / fps - s.time) <= 0.5 / sampling_fps + 1e-6
+        for d in dropped:
+            assert min(abs(f / fps - d.time) for f in annotated) > 0.5 / sampling_fps - 1e-6 or "already" in d.reason
+        assert len({s.frame for s in sampled}) == len(sampled)
         return
     sampled, dropped = sample_frames(n_frames, fps, annotated, annotation_fps, sampling_fps)
     assert not dropped  # regular annotation serves every grid time
@@ -41,9 +46,16 @@ def test_sav_like_every_fourth_frame():
     assert sampled[-1].time == 20.0 and sampled[-1].frame == 480
 
 
-def test_rate_above_annotation_rate_is_an_error():
-    with pytest.raises(SamplingError, match="annotated at 1 fps"):
-        sample_frames(100, 10.0, range(0, 100, 10), 1.0, 2)
+def test_one_fps_annotation_on_the_two_fps_grid_drops_the_half_seconds():
+    sampled, dropped = sample_frames(100, 10.0, range(0, 100, 10), 1.0, 2)
+    assert [s.time for s in sampled] == [float(t) for t in range(10)]
+    assert [s.frame for s in sampled] == list(range(0, 100, 10))
+    assert [d.time for d in dropped] == [t + 0.5 for t in range(9)] and "away" in dropped[0].reason
+
+
+def test_rates_must_be_positive():
+    with pytest.raises(SamplingError, match="positive"):
+        sample_frames(100, 10.0, range(0, 100, 10), 0.0, 2)
 
 
 def test_gap_in_annotation_drops_times_and_says_why():
