@@ -15,6 +15,7 @@ anything else, or a value of the wrong type, is a `ConfigError` before any work 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -125,6 +126,40 @@ def read_json(path: str, root: str | None = None):
         raise SourceError(path, f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
     except RecursionError:
         raise SourceError(path, "JSON nested too deeply") from None
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_json(path: str, root: str | None, size: int, mtime_ns: int):
+    return read_json(path, root)
+
+
+def read_big_json(path: str, root: str | None = None):
+    """A split-wide annotation file (MeViS `mask_dict.json`, OVIS `annotations_train.json`), parsed
+    once per process and shared by every video of the split (keyed by size and mtime, so an edited
+    file is re-read). Callers must not modify what it returns."""
+    source_path(path, root)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise SourceError(path, "file is missing") from None
+    except OSError as e:
+        raise SourceError(path, f"cannot be read ({e.strerror or e})") from None
+    return _cached_json(path, root, st.st_size, st.st_mtime_ns)
+
+
+def image_size(path: str, root: str | None = None) -> tuple[int, int]:
+    """(width, height) of an image, from its header."""
+    from PIL import Image
+
+    source_path(path, root)
+    try:
+        with Image.open(path) as im:
+            size = im.size
+    except FileNotFoundError:
+        raise SourceError(path, "image file is missing") from None
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise SourceError(path, f"image cannot be read ({e})") from None
+    return check(path, checks.frame_size, *size)
 
 
 def parse_numbers(path: str, line: str, lineno: int, sep: str = ",") -> list[float]:

@@ -13,14 +13,30 @@ import yaml
 from pipeline.errors import ConfigError
 
 from .base import Converter
+from .burst import BurstConverter
 from .lasot import LasotConverter
 from .mot import MotConverter
+from .palette import (LvosConverter, MoseConverter, RefDavis17Converter, RefYoutubeVosConverter,
+                      VipsegConverter)
+from .refvos import MevisConverter, RevosConverter
 from .sav import SavConverter
+from .vcoco import LvvisConverter, OvisConverter, YtvisConverter
 
 SOURCES: dict[str, type[Converter]] = {
     "sav": SavConverter,
     "mot": MotConverter,
     "lasot": LasotConverter,
+    "mevis": MevisConverter,
+    "revos": RevosConverter,
+    "ref_youtube_vos": RefYoutubeVosConverter,
+    "ref_davis17": RefDavis17Converter,
+    "lvvis": LvvisConverter,
+    "ovis": OvisConverter,
+    "burst": BurstConverter,
+    "ytvis": YtvisConverter,
+    "lvos": LvosConverter,
+    "mose": MoseConverter,
+    "vipseg": VipsegConverter,
 }
 
 MANIFEST_DIR = Path(__file__).resolve().parent.parent / "data_manifests"

@@ -145,10 +145,8 @@ def _process(ref: VideoRef, cfg: BuildConfig, progress: _Progress) -> VideoResul
     for d in record.dropped:
         res.rejects.append(Reject(v.source, v.split, v.video_id, d.level, "convert", d.reason, d.detail, d.object_id,
                                   d.frame, d.file, d.line))
-    if not record.objects:
-        res.rejects.append(Reject(v.source, v.split, v.video_id, "video", "convert", "no objects",
-                                  "no annotated object is left to build rows from", file=ref.location))
-        return res
+    if not record.objects and record.png_masks is None:  # PNG sources find their objects in the frames
+        return _no_objects(res, ref)
     if cfg.videos == "encode":
         check_frames_available(v)
 
@@ -166,6 +164,9 @@ def _process(ref: VideoRef, cfg: BuildConfig, progress: _Progress) -> VideoResul
     if record.png_masks is not None:
         progress.stage = "masks"
         read_png_masks(record, [s.frame for s in sampled], ref.root)
+        res.n_objects = len(record.objects)
+        if not record.objects:
+            return _no_objects(res, ref)
     record.queries = record.all_queries()  # fixed now: a track the filter drops still belongs to its queries
     if any(o.kind == "box" for o in record.objects):
         progress.stage = "segment"
@@ -197,6 +198,13 @@ def _process(ref: VideoRef, cfg: BuildConfig, progress: _Progress) -> VideoResul
         reasons = sorted({r.reason for r in res.rejects if r.level != "frame"})
         res.rejects.append(Reject(v.source, v.split, v.video_id, "video", "rows", "no rows",
                                   "; ".join(reasons) or "no object is visible on a sampled frame", file=ref.location))
+    return res
+
+
+def _no_objects(res: VideoResult, ref: VideoRef) -> VideoResult:
+    v = res
+    res.rejects.append(Reject(v.source, v.split, v.video_id, "video", "convert", "no objects",
+                              "no annotated object is left to build rows from", file=ref.location))
     return res
 
 

@@ -89,6 +89,9 @@ class Query:
     text: str
     object_ids: tuple[str, ...]
     type: QueryType = "category"
+    # False where the source does not label every object of the query (LV-VIS training videos,
+    # BURST's not-exhaustive categories): its objects are true tracks, but a count would be wrong.
+    countable: bool = True
 
 
 def category_queries(objects: list[TrackedObject]) -> list[Query]:
@@ -127,7 +130,7 @@ class Dropped:
     reason: str
     detail: str = ""
     object_id: str | None = None
-    level: Literal["track", "frame"] = "track"
+    level: Literal["track", "frame", "row"] = "track"
     frame: int | None = None
     file: str | None = None
     line: int | None = None

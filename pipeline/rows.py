@@ -197,7 +197,14 @@ def point_rows(
     rows, rejects = [], []
     if "point_count" not in settings.tasks or not sampled:
         return rows, rejects
-    queries = _query_tracks(record, tracks, v, rejects, POINT_DATASET)
+    queries = []
+    for qi, q, group in _query_tracks(record, tracks, v, rejects, POINT_DATASET):
+        if q.countable:
+            queries.append((qi, q, group))
+        else:
+            rejects.append(Reject(v.source, v.split, v.video_id, "row", "rows", "query not exhaustively annotated",
+                                  f"no AcademicVideoPoint row for {q.text!r}: the source does not label every one, "
+                                  "so a count would be wrong"))
     clip_len = settings.max_clip_seconds
     n_windows = max(1, math.ceil((sampled[-1].time + 1e-6) / clip_len))
     for w in range(n_windows):

@@ -165,6 +165,9 @@ def write_videos(
 def check_frames_available(video: Video) -> None:
     """SourceError unless the video's pixels can be read (frames or a video file)."""
     if video.frames_dir and video.frame_files:
+        if not os.path.isdir(video.frames_dir):
+            raise SourceError(video.frames_dir, "frames folder is missing: the rows' videos cannot be written "
+                              "(`--videos skip` writes rows without videos)")
         return
     if video.video_file and os.path.exists(video.video_file):
         return

@@ -1,0 +1,137 @@
+"""BURST (Ali2500/BURST-benchmark): TAO videos with per-track RLE masks and LVIS categories.
+
+`<split>/all_classes.json` holds `sequences[{id, dataset, seq_name, fps, width, height,
+all_image_paths, annotated_image_paths, track_category_ids, not_exhaustive_category_ids,
+neg_category_ids, segmentations}]` and `categories` (LVIS ids). `segmentations` has one dict per
+annotated frame, aligned with `annotated_image_paths` (not `all_image_paths`), mapping a track id
+(a string) to `{"rle": COUNTS}`: the counts string only, the size being the sequence's
+(height, width). A track missing from an annotated frame's dict is not visible there.
+
+The video is every frame of `all_image_paths` at the sequence's `fps`; the annotated frames (1 fps
+in val/test) sit where their paths are in that list, and the 2 fps grid keeps only the times an
+annotation serves (the half seconds are dropped with their reason). Each category of a sequence is
+one question over its tracks; a category the sequence lists as not exhaustively annotated gives
+track rows but no count.
+
+Frames: `<root>/frames/<split>/<dataset>/<seq_name>/<path>`; annotations
+`<root>/annotations/<split>/all_classes.json` (or `<root>/<split>/all_classes.json`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from pipeline import checks
+from pipeline import masks as M
+from pipeline.errors import SourceError
+from pipeline.records import FrameAnnotation, Query, TrackedObject, Video, VideoRecord
+
+from .base import Converter, VideoRef, check, read_big_json, require_dir
+
+
+@functools.lru_cache(maxsize=2)
+def _index(path: str, root: str | None, stamp: tuple) -> tuple[dict, dict]:
+    data = read_big_json(path, root)
+    if not isinstance(data, dict) or not isinstance(data.get("sequences"), list):
+        raise SourceError(path, "expected an object with a \"sequences\" list")
+    cats = {c["id"]: c["name"] for c in data.get("categories") or []
+            if isinstance(c, dict) and "id" in c and isinstance(c.get("name"), str)}
+    seqs = {}
+    for i, s in enumerate(data["sequences"]):
+        if not isinstance(s, dict) or not isinstance(s.get("seq_name"), str) or not isinstance(s.get("dataset"), str):
+            raise SourceError(path, f"sequences[{i}] has no dataset or seq_name")
+        seqs[f"{s['dataset']}/{s['seq_name']}"] = s
+    return seqs, cats
+
+
+def index(path: str, root: str | None):
+    try:
+        st = os.stat(path)
+    except OSError:
+        raise SourceError(path, "annotation file is missing") from None
+    return _index(path, root, (st.st_size, st.st_mtime_ns))
+
+
+class BurstConverter(Converter):
+    name = "burst"
+    kind = "mask"
+    OPTIONS = {"annotation_file": (str, "all_classes.json", "which annotation file of the split to read")}
+
+    def annotation_file(self, root: str, split: str) -> str:
+        name = self.options["annotation_file"]
+        for path in (os.path.join(root, "annotations", split, name), os.path.join(root, split, name)):
+            if os.path.exists(path):
+                return path
+        raise SourceError(os.path.join(root, "annotations", split, name), f"BURST split {split!r} not found")
+
+    def discover(self, root: str, split: str) -> list[VideoRef]:
+        require_dir(root, "BURST root")
+        path = self.annotation_file(root, split)
+        seqs, _ = index(path, root)
+        refs = []
+        for key in sorted(seqs):
+            check(path, checks.relative_path, key, "sequence")
+            refs.append(self._ref(root, split, key, os.path.join(root, "frames", split, key), [path]))
+        return refs
+
+    def load(self, ref: VideoRef) -> VideoRecord:
+        (path,) = ref.files
+        seqs, cats = index(path, ref.root)
+        s = seqs.get(ref.video_id)
+        if s is None:
+            raise SourceError(path, f"sequence {ref.video_id!r} is not in the file")
+        where = f"sequence {ref.video_id!r}"
+        width, height = check(path, checks.frame_size, s.get("width"), s.get("height"), where)
+        fps = check(path, checks.frame_rate, s.get("fps"), f"{where} fps")
+        all_paths, annotated_paths = s.get("all_image_paths"), s.get("annotated_image_paths")
+        segs = s.get("segmentations")
+        if not all(isinstance(x, list) for x in (all_paths, annotated_paths, segs)):
+            raise SourceError(path, f"{where}: all_image_paths, annotated_image_paths and segmentations must be lists")
+        n = check(path, checks.frame_count, len(all_paths), f"{where} frame count")
+        if len(segs) != len(annotated_paths):
+            raise SourceError(path, f"{where}: {len(segs)} segmentations for {len(annotated_paths)} annotated frames")
+        position = {p: i for i, p in enumerate(all_paths)}
+        missing = [p for p in annotated_paths if p not in position]
+        if missing:
+            raise SourceError(path, f"{where}: annotated frame {missing[0]!r} is not in all_image_paths")
+        frames = [position[p] for p in annotated_paths]
+        track_cats = s.get("track_category_ids") or {}
+        if not isinstance(track_cats, dict):
+            raise SourceError(path, f"{where}: track_category_ids is not an object")
+        objects: dict[str, TrackedObject] = {}
+        for tid, cat in sorted(track_cats.items(), key=lambda kv: int(kv[0]) if str(kv[0]).isdigit() else 0):
+            tid = str(check(path, checks.whole, int(tid) if str(tid).isdigit() else tid, f"{where}: track id"))
+            name = cats.get(cat)
+            if name is None:
+                raise SourceError(path, f"{where}: track {tid} has category {cat!r}, not in categories")
+            objects[tid] = TrackedObject(tid, "mask", category=name, number=int(tid))
+        for k, (frame, per_track) in enumerate(zip(frames, segs)):
+            if not isinstance(per_track, dict):
+                raise SourceError(path, f"{where}: segmentations[{k}] is not an object")
+            unknown = set(per_track) - set(objects)
+            if unknown:
+                raise SourceError(path, f"{where}: segmentations[{k}] has track {sorted(unknown)[0]!r} with no category")
+            for tid, obj in objects.items():
+                seg = per_track.get(tid)
+                if seg is None:
+                    obj.frames[frame] = FrameAnnotation(visible=False)
+                    continue
+                counts = seg.get("rle") if isinstance(seg, dict) else None
+                try:
+                    rle = M.check_rle({"size": [height, width], "counts": counts}, height, width)
+                except ValueError as e:
+                    raise SourceError(path, f"{where}, annotated frame {k}, track {tid}: {e}") from None
+                obj.frames[frame] = FrameAnnotation(visible=M.area(rle) > 0, rle=rle)
+        not_exhaustive = {cats.get(c) for c in s.get("not_exhaustive_category_ids") or []}
+        by_cat: dict[str, list[str]] = {}
+        for o in objects.values():
+            by_cat.setdefault(o.category, []).append(o.object_id)
+        queries = [Query(c, c, tuple(ids), "category", countable=c not in not_exhaustive) for c, ids in sorted(by_cat.items())]
+        annotation_fps = fps * len(set(frames)) / n if n > 1 else fps
+        video = Video(
+            source=ref.source, split=ref.split, video_id=ref.video_id, width=width, height=height,
+            n_frames=n, fps=fps, annotation_fps=max(annotation_fps, 1e-3), frames_dir=ref.location,
+            frame_files=tuple(str(p) for p in all_paths), input_files=ref.files, root=ref.root,
+        )
+        return VideoRecord(video, list(objects.values()), tuple(sorted(set(frames))), queries=queries)

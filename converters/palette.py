@@ -1,0 +1,318 @@
+"""Palette-PNG folder family: one mask PNG per annotated frame, pixel value = object id.
+
+`<frames>/<video>/<name>.jpg` and `<masks>/<video>/<name>.png`: DAVIS (Ref-DAVIS17), YouTube-VOS
+(Ref-YouTube-VOS), MOSE, LVOS; VIPSeg is the same with panoptic values. The converter lists the
+files only; `pipeline.png_masks` opens the PNGs of the sampled frames (never a whole video's).
+A video's frames are its JPEGs in name order, shown at `frame_fps`; a frame with a PNG is
+annotated. The frame size is the first PNG's.
+
+Each dataset is a small subclass saying where the folders are, which videos a split holds, which
+objects its metadata declares (with a category) and which questions it asks:
+- MOSE / MOSEv2: no text: single-point-track rows, as SA-V.
+- LVOS: objects from `<split>_meta.json`; v1's `<split>_expression_meta.json` captions (where
+  present) are referring expressions.
+- Ref-YouTube-VOS: categories from `meta.json`, expressions from `meta_expressions/<split>/
+  meta_expressions.json` (`obj_id` a string; the valid split has none and no masks: reported).
+- Ref-DAVIS17: DAVIS 2017 480p folders, splits from `ImageSets/2017`, expressions from
+  `davis_text_annotations/Davis17_annot{1,2}{,_full_video}.txt` (lines `video obj_id "text"`,
+  annot2 in latin-1, three misspelled video names mapped to DAVIS's).
+- VIPSeg: panoptic PNGs (value = category id, or category id * 100 + instance for things); one
+  question per thing category, over its instances.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+
+from pipeline import checks
+from pipeline.errors import SourceError
+from pipeline.records import Dropped, PngMasks, Query, TrackedObject, Video, VideoRecord
+
+from .base import Converter, VideoRef, check, image_size, read_big_json, read_bytes, read_text, require_dir
+from .refvos import clean_queries, meta_videos
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+
+
+def list_files(folder: str, extensions: tuple[str, ...]) -> list[str]:
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return []
+    except OSError as e:
+        raise SourceError(folder, f"cannot be listed ({e.strerror or e})") from None
+    return sorted(n for n in names if n.lower().endswith(extensions) and not n.startswith("."))
+
+
+class PaletteConverter(Converter):
+    kind = "mask"
+    OPTIONS = {"frame_fps": ((int, float), 6.0, "frame rate of the released frames")}
+    encoding = "palette"
+
+    # -- what a subclass says -----------------------------------------------------------------
+    def folders(self, root: str, split: str) -> tuple[str, str]:
+        """(frames folder, masks folder), each holding one sub-folder per video."""
+        return os.path.join(root, split, "JPEGImages"), os.path.join(root, split, "Annotations")
+
+    def video_ids(self, root: str, split: str, masks: str) -> list[str]:
+        """The split's videos: by default every folder of the masks folder."""
+        require_dir(masks, f"{self.name} {split} masks")
+        return sorted(d for d in os.listdir(masks) if os.path.isdir(os.path.join(masks, d)))
+
+    def side_files(self, root: str, split: str) -> list[str]:
+        """Metadata files every video of the split reads (cache keys)."""
+        return []
+
+    def objects(self, ref: VideoRef) -> list[TrackedObject]:
+        """Objects the metadata declares (with their categories); others are found in the PNGs."""
+        return []
+
+    def queries(self, ref: VideoRef, objects: list[TrackedObject]) -> tuple[list[Query] | None, list[Dropped]]:
+        """The video's questions; None asks one per category found."""
+        return [], []
+
+    # -- the family's work ----------------------------------------------------------------------
+    def discover(self, root: str, split: str) -> list[VideoRef]:
+        require_dir(root, f"{self.name} root")
+        frames, masks = self.folders(root, split)
+        side = self.side_files(root, split)
+        refs = []
+        for vid in self.video_ids(root, split, masks):
+            check(masks, checks.relative_path, vid, "video folder")
+            refs.append(self._ref(root, split, vid, os.path.join(masks, vid), [os.path.join(masks, vid), *side]))
+        return refs
+
+    def load(self, ref: VideoRef) -> VideoRecord:
+        frames_root, masks_root = self.folders(ref.root, ref.split)
+        frames_dir, masks_dir = os.path.join(frames_root, ref.video_id), os.path.join(masks_root, ref.video_id)
+        require_dir(masks_dir, f"video {ref.video_id!r} masks")
+        pngs = list_files(masks_dir, (".png",))
+        if not pngs:
+            raise SourceError(masks_dir, "no mask PNGs")
+        images = list_files(frames_dir, IMAGE_EXTENSIONS)
+        # Without the frames folder the masks still give the rows (`--videos skip`); writing the
+        # videos then fails on the missing folder, naming it.
+        frame_files = tuple(images) if images else tuple(pngs)
+        stems = [os.path.splitext(n)[0] for n in frame_files]
+        check(frames_dir, checks.frame_count, len(stems), "number of frames")
+        position = {s: i for i, s in enumerate(stems)}
+        files = {}
+        for png in pngs:
+            stem = os.path.splitext(png)[0]
+            if stem not in position:
+                raise SourceError(os.path.join(masks_dir, png), f"mask has no frame {stem} in {frames_dir}")
+            files[position[stem]] = os.path.join(masks_dir, png)
+        width, height = image_size(files[min(files)], ref.root)
+        objects = self.objects(ref)
+        queries, dropped = self.queries(ref, objects)
+        named = {o.object_id for o in objects}
+        for q in queries or []:  # an object an expression names exists even where no frame shows it
+            objects += [palette_object(oid) for oid in q.object_ids if oid not in named]
+            named.update(q.object_ids)
+        declared = tuple(o.object_id for o in objects)
+        fps = float(self.options["frame_fps"])
+        video = Video(
+            source=ref.source, split=ref.split, video_id=ref.video_id, width=width, height=height,
+            n_frames=len(stems), fps=fps, annotation_fps=fps, frames_dir=frames_dir, frame_files=frame_files,
+            input_files=ref.files, root=ref.root,
+        )
+        spec = PngMasks(files, self.encoding, objects=declared, categories=self.thing_categories(ref))
+        return VideoRecord(video, objects, tuple(sorted(files)), dropped, queries=queries, png_masks=spec)
+
+    def thing_categories(self, ref: VideoRef) -> tuple[tuple[int, str], ...]:
+        return ()
+
+
+def palette_object(oid, category: str | None = None) -> TrackedObject:
+    oid = str(oid)
+    return TrackedObject(oid, "mask", category=category, number=int(oid) if oid.isdigit() else None)
+
+
+class MoseConverter(PaletteConverter):
+    """MOSE / MOSEv2: `<root>/<split>/{JPEGImages,Annotations}/<video>/00000.{jpg,png}`."""
+
+    name = "mose"
+
+
+class LvosConverter(PaletteConverter):
+    """LVOS v1/v2: `<root>/<split>/{JPEGImages,Annotations}/<video>/`, `<split>_meta.json` and (v1)
+    `<split>_expression_meta.json`, beside the split folders or inside them."""
+
+    name = "lvos"
+
+    def _side(self, root: str, split: str, name: str) -> str | None:
+        for path in (os.path.join(root, split, name), os.path.join(root, name)):
+            if os.path.exists(path):
+                return path
+        return None
+
+    def side_files(self, root, split):
+        return [p for p in (self._side(root, split, f"{split}_meta.json"),
+                            self._side(root, split, f"{split}_expression_meta.json")) if p]
+
+    def _entry(self, ref: VideoRef, suffix: str) -> tuple[str | None, dict]:
+        path = next((f for f in ref.files[1:] if f.endswith(suffix)), None)
+        if path is None:
+            return None, {}
+        videos = meta_videos(path, ref.root)
+        entry = videos.get(ref.video_id) or {}
+        objects = entry.get("objects") if isinstance(entry, dict) else None
+        return path, objects if isinstance(objects, dict) else {}
+
+    def objects(self, ref):
+        _, objects = self._entry(ref, f"{ref.split}_meta.json")
+        return [palette_object(oid) for oid in sorted(objects, key=lambda k: (len(k), k))]
+
+    def queries(self, ref, objects):
+        path, described = self._entry(ref, "_expression_meta.json")
+        queries = []
+        for oid in sorted(described, key=lambda k: (len(k), k)):
+            caption = described[oid].get("caption") if isinstance(described[oid], dict) else None
+            if isinstance(caption, str) and caption.strip():
+                queries.append(Query(oid, " ".join(caption.split()), (str(oid),), "referring"))
+        return clean_queries(queries, path) if path else ([], [])
+
+
+class RefYoutubeVosConverter(PaletteConverter):
+    """Ref-YouTube-VOS: `<root>/<split>/{JPEGImages,Annotations}/<video>/00000.{jpg,png}` (every
+    5th frame of 30 fps video: 6 fps), `<root>/<split>/meta.json` (categories) and
+    `<root>/meta_expressions/<split>/meta_expressions.json`."""
+
+    name = "ref_youtube_vos"
+
+    def _meta_expressions(self, root, split):
+        return os.path.join(root, "meta_expressions", split, "meta_expressions.json")
+
+    def side_files(self, root, split):
+        meta = os.path.join(root, split, "meta.json")
+        return [self._meta_expressions(root, split)] + ([meta] if os.path.exists(meta) else [])
+
+    def video_ids(self, root, split, masks):
+        expressions = self._meta_expressions(root, split)
+        if not os.path.isdir(masks):
+            raise SourceError(masks, f"split {split!r} has no public masks (no Annotations folder): its rows "
+                              "cannot be built; convert the train split")
+        return sorted(meta_videos(expressions, root))
+
+    def objects(self, ref):
+        meta = ref.files[2] if len(ref.files) > 2 else None
+        declared = meta_videos(meta, ref.root).get(ref.video_id, {}).get("objects", {}) if meta else {}
+        return [palette_object(oid, (o or {}).get("category")) for oid, o in
+                sorted(declared.items(), key=lambda kv: (len(kv[0]), kv[0]))]
+
+    def queries(self, ref, objects):
+        path = ref.files[1]
+        entry = meta_videos(path, ref.root).get(ref.video_id) or {}
+        queries = []
+        for eid, e in (entry.get("expressions") or {}).items():
+            if not isinstance(e, dict) or not isinstance(e.get("exp"), str):
+                raise SourceError(path, f"video {ref.video_id!r}, expression {eid}: no \"exp\" text")
+            if "obj_id" not in e:
+                raise SourceError(path, f"video {ref.video_id!r}, expression {eid}: no obj_id (valid-split "
+                                  "expressions name no object)")
+            oid = str(check(path, checks.whole, int(e["obj_id"]) if str(e["obj_id"]).isdigit() else e["obj_id"],
+                            f"expression {eid}: obj_id"))
+            queries.append(Query(str(eid), " ".join(e["exp"].split()), (oid,), "referring"))
+        return clean_queries(queries, path)
+
+
+DAVIS_MISSPELLED = {"clasic-car": "classic-car", "dog-scale": "dogs-scale", "motor-bike": "motorbike"}
+DAVIS_TEXT_FILES = {"full_video": ("Davis17_annot1_full_video.txt", "Davis17_annot2_full_video.txt"),
+                    "first_frame": ("Davis17_annot1.txt", "Davis17_annot2.txt")}
+DAVIS_TEXT_FILES["both"] = DAVIS_TEXT_FILES["full_video"] + DAVIS_TEXT_FILES["first_frame"]
+_DAVIS_LINE = re.compile(r'^\s*(\S+)\s+(\d+)\s+"?(.*?)"?\s*$')
+
+
+@functools.lru_cache(maxsize=4)
+def davis_expressions(path: str, root: str, stamp: tuple) -> tuple[dict, list[Dropped]]:
+    """{video: [(obj_id, text, line)]} of one text file (UTF-8, else latin-1)."""
+    data = read_bytes(path, root)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    out: dict[str, list] = {}
+    dropped = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        m = _DAVIS_LINE.match(line)
+        if not m or not m.group(3).strip():
+            dropped.append(Dropped("unreadable expression line", line.strip()[:80], level="row", file=path, line=lineno))
+            continue
+        video = DAVIS_MISSPELLED.get(m.group(1), m.group(1))
+        out.setdefault(video, []).append((m.group(2), " ".join(m.group(3).split()), lineno))
+    return out, dropped
+
+
+class RefDavis17Converter(PaletteConverter):
+    """Ref-DAVIS17: `<root>/DAVIS/{JPEGImages,Annotations_unsupervised}/480p/<video>/00000.*`,
+    `<root>/DAVIS/ImageSets/2017/<split>.txt`, `<root>/davis_text_annotations/*.txt`. DAVIS is
+    24 fps, every frame annotated."""
+
+    name = "ref_davis17"
+    OPTIONS = {"frame_fps": ((int, float), 24.0, "frame rate of the DAVIS frames"),
+               "expressions": (str, "full_video", "which text files: full_video, first_frame or both")}
+
+    def folders(self, root, split):
+        davis = os.path.join(root, "DAVIS")
+        return (os.path.join(davis, "JPEGImages", "480p"), os.path.join(davis, "Annotations_unsupervised", "480p"))
+
+    def _text_files(self, root):
+        which = self.options["expressions"]
+        if which not in DAVIS_TEXT_FILES:
+            raise SourceError(root, f"option expressions={which!r}: use full_video, first_frame or both")
+        return [os.path.join(root, "davis_text_annotations", n) for n in DAVIS_TEXT_FILES[which]]
+
+    def side_files(self, root, split):
+        return [p for p in self._text_files(root) if os.path.exists(p)]
+
+    def video_ids(self, root, split, masks):
+        listing = os.path.join(root, "DAVIS", "ImageSets", "2017", f"{split}.txt")
+        names = [line.strip() for line in read_text(listing, root=root).splitlines() if line.strip()]
+        if not self.side_files(root, split):
+            raise SourceError(os.path.join(root, "davis_text_annotations"), "no expression files found")
+        return sorted(set(names))
+
+    def queries(self, ref, objects):
+        queries, dropped = [], []
+        for path in ref.files[1:]:
+            st = os.stat(path)
+            per_video, bad = davis_expressions(path, ref.root, (st.st_size, st.st_mtime_ns))
+            dropped += bad
+            tag = os.path.splitext(os.path.basename(path))[0]
+            for oid, text, lineno in per_video.get(ref.video_id, []):
+                queries.append(Query(f"{tag}:{lineno}", text, (str(int(oid)),), "referring"))
+        kept, more = clean_queries(queries, ref.files[1] if len(ref.files) > 1 else ref.location)
+        return kept, dropped + more
+
+
+class VipsegConverter(PaletteConverter):
+    """VIPSeg: `<root>/imgs/<video>/*.jpg`, `<root>/panomasks/<video>/*.png`, splits
+    `<root>/<split>.txt`, categories `<root>/panoVIPSeg_categories.json` (`isthing`)."""
+
+    name = "vipseg"
+    encoding = "panoptic"
+
+    def folders(self, root, split):
+        return os.path.join(root, "imgs"), os.path.join(root, "panomasks")
+
+    def side_files(self, root, split):
+        return [os.path.join(root, "panoVIPSeg_categories.json")]
+
+    def video_ids(self, root, split, masks):
+        listing = os.path.join(root, f"{split}.txt")
+        return sorted({line.strip() for line in read_text(listing, root=root).splitlines() if line.strip()})
+
+    def thing_categories(self, ref):
+        path = ref.files[1]
+        cats = read_big_json(path, ref.root)
+        if not isinstance(cats, list):
+            raise SourceError(path, "expected a list of categories")
+        return tuple(sorted((int(c["id"]), str(c["name"])) for c in cats
+                            if isinstance(c, dict) and c.get("isthing") and "id" in c and "name" in c))
+
+    def queries(self, ref, objects):
+        return None, []  # one per thing category found on the sampled frames

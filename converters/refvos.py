@@ -1,0 +1,215 @@
+"""Ref-VOS JSON family: referring expressions over sets of objects, masks as per-frame RLE lists.
+
+MeViS (henghuiding/MeViS) and ReVOS (cilinyan/ReVOS-api) release a `meta_expressions.json`
+
+    {"videos": {VIDEO: {"frames": [NAME, ...],
+                        "expressions": {EXP_ID: {"exp": TEXT, "obj_id": [..], "anno_id": [..],
+                                                 "type_id": 0|1|2 (ReVOS)}}}}}
+
+and a `mask_dict.json` mapping `str(anno_id)` to one COCO RLE (or null: absent) per frame of the
+video, aligned with its `frames`. One expression names a set of objects (its `anno_id` list), one
+object has many expressions; each expression becomes one `Query` over its objects.
+
+Dataset quirks are the subclasses' class attributes:
+- MeViS: `<root>/<split>/{JPEGImages/<video>/<name>.jpg, meta_expressions.json, mask_dict.json}`,
+  frames sorted as the official loader sorts them; `valid` has no public masks (reported).
+- ReVOS: one folder `<root>/{JPEGImages, mask_dict.json, meta_expressions_<split>_.json}` (note the
+  trailing underscore), video keys that are paths (`UVO/all/-fbscFfkh4M`), frames in file order
+  (the official evaluation does not sort them); `type_id` 1 = reasoning (kept, marked), 2 = no
+  target (a count-0 question, no track).
+
+Expressions are cleaned the same way everywhere (`clean_queries`): an empty text is dropped, an
+expression repeated with the same objects is kept once, and one text that names different objects
+in different entries is dropped (its answer would contradict itself). Each drop is a rejects row.
+
+The frame rate of the released frames is not in the files: `frame_fps` (manifest option).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+
+from pipeline import checks
+from pipeline import masks as M
+from pipeline.errors import SourceError
+from pipeline.records import Dropped, FrameAnnotation, Query, TrackedObject, Video, VideoRecord
+
+from .base import Converter, VideoRef, check, image_size, read_big_json, require_dir
+
+REFERRING, REASONING, NO_TARGET = 0, 1, 2
+
+
+def meta_videos(path: str, root: str) -> dict:
+    data = read_big_json(path, root)
+    videos = data.get("videos") if isinstance(data, dict) else None
+    if not isinstance(videos, dict):
+        raise SourceError(path, "expected {\"videos\": {video: {...}}} at the top level")
+    return videos
+
+
+def clean_queries(queries: list[Query], where: str) -> tuple[list[Query], list[Dropped]]:
+    """Drop empty texts, repeats and self-contradicting texts (see the module docstring)."""
+    dropped: list[Dropped] = []
+    by_text: dict[str, list[Query]] = defaultdict(list)
+    for q in queries:
+        if not q.text.strip():
+            dropped.append(Dropped("empty expression", f"expression {q.query_id}", level="row", file=where))
+            continue
+        by_text[" ".join(q.text.lower().split())].append(q)
+    kept = []
+    for text, group in by_text.items():
+        sets = {frozenset(q.object_ids) for q in group}
+        if len(sets) > 1:
+            ids = ", ".join(q.query_id for q in group)
+            dropped.append(Dropped("expression names different objects", f"{text!r} in expressions {ids}",
+                                   level="row", file=where))
+            continue
+        kept.append(group[0])
+        for q in group[1:]:
+            dropped.append(Dropped("repeated expression", f"expression {q.query_id} repeats {group[0].query_id}: "
+                                   f"{text!r}", level="row", file=where))
+    kept.sort(key=lambda q: _id_order(q.query_id))
+    return kept, dropped
+
+
+def _id_order(value: str):
+    return (0, int(value), "") if value.isdigit() else (1, 0, value)
+
+
+def _id_list(path: str, value, what: str) -> list[str]:
+    """An expression's `obj_id` / `anno_id`: a list (or a single value) of whole numbers, as strings."""
+    items = value if isinstance(value, list) else [value]
+    return [str(check(path, checks.whole, v, what)) for v in items]
+
+
+class RefVosConverter(Converter):
+    """Expressions + per-frame RLE lists (MeViS, ReVOS)."""
+
+    kind = "mask"
+    OPTIONS = {"frame_fps": ((int, float), 6.0, "frame rate of the released JPEG frames")}
+    sort_frames = True
+    no_mask_splits: tuple[str, ...] = ()
+
+    def split_files(self, root: str, split: str) -> tuple[str, str, str]:
+        """(frames folder, meta_expressions, mask_dict) of a split."""
+        raise NotImplementedError
+
+    def discover(self, root: str, split: str) -> list[VideoRef]:
+        require_dir(root, f"{self.name} root")
+        frames_dir, meta, masks = self.split_files(root, split)
+        if split in self.no_mask_splits or not os.path.exists(masks):
+            raise SourceError(masks, f"split {split!r} has no public masks (no mask_dict.json): its rows cannot be "
+                              "built; convert a split with masks")
+        refs = []
+        for vid in sorted(meta_videos(meta, root)):
+            check(meta, checks.relative_path, vid, "video key")
+            refs.append(self._ref(root, split, vid, os.path.join(frames_dir, vid), [meta, masks]))
+        return refs
+
+    def load(self, ref: VideoRef) -> VideoRecord:
+        meta_path, masks_path = ref.files
+        entry = meta_videos(meta_path, ref.root).get(ref.video_id)
+        if not isinstance(entry, dict) or not isinstance(entry.get("frames"), list):
+            raise SourceError(meta_path, f"video {ref.video_id!r}: no \"frames\" list")
+        names = [str(n) for n in entry["frames"]]
+        if self.sort_frames:
+            names = sorted(names)
+        if not names:
+            raise SourceError(meta_path, f"video {ref.video_id!r} has an empty frame list")
+        check(meta_path, checks.frame_count, len(names), f"video {ref.video_id!r} frame count")
+        queries, objects_of, dropped = self.queries(meta_path, ref.video_id, entry.get("expressions"))
+        mask_dict = read_big_json(masks_path, ref.root)
+        if not isinstance(mask_dict, dict):
+            raise SourceError(masks_path, "expected an object mapping anno_id to per-frame masks")
+        width, height = self.frame_size(ref, names, [mask_dict.get(a) for a in objects_of])
+        objects = []
+        for anno_id, number in objects_of.items():
+            per_frame = mask_dict.get(anno_id)
+            if not isinstance(per_frame, list):
+                raise SourceError(masks_path, f"no mask list for anno_id {anno_id} (video {ref.video_id!r})")
+            if len(per_frame) != len(names):
+                raise SourceError(masks_path, f"anno_id {anno_id}: {len(per_frame)} masks for the {len(names)} frames "
+                                  f"of video {ref.video_id!r}")
+            obj = TrackedObject(anno_id, "mask", number=number)
+            for i, rle in enumerate(per_frame):
+                if not rle:  # null (or an empty list, as the official code reads it): absent
+                    obj.frames[i] = FrameAnnotation(visible=False)
+                    continue
+                try:
+                    rle = M.check_rle(rle, height, width)
+                except ValueError as e:
+                    raise SourceError(masks_path, f"anno_id {anno_id}, frame {i} ({names[i]}): {e}") from None
+                obj.frames[i] = FrameAnnotation(visible=M.area(rle) > 0, rle=rle)
+            objects.append(obj)
+        fps = float(self.options["frame_fps"])
+        video = Video(
+            source=ref.source, split=ref.split, video_id=ref.video_id, width=width, height=height,
+            n_frames=len(names), fps=fps, annotation_fps=fps, frames_dir=ref.location,
+            frame_files=tuple(f"{n}.jpg" for n in names), input_files=ref.files, root=ref.root,
+        )
+        return VideoRecord(video, objects, tuple(range(len(names))), dropped, queries=queries)
+
+    def queries(self, path: str, vid: str, expressions) -> tuple[list[Query], dict[str, int | None], list[Dropped]]:
+        """The video's queries, the objects they name (anno_id -> obj_id) and what was dropped."""
+        if not isinstance(expressions, dict):
+            raise SourceError(path, f"video {vid!r}: no \"expressions\" object")
+        queries, dropped, objects = [], [], {}
+        for eid, e in expressions.items():
+            if not isinstance(e, dict) or not isinstance(e.get("exp"), str):
+                raise SourceError(path, f"video {vid!r}, expression {eid}: no \"exp\" text")
+            annos = _id_list(path, e.get("anno_id", []), f"video {vid!r}, expression {eid}: anno_id")
+            objs = e.get("obj_id", [])
+            objs = _id_list(path, objs, f"video {vid!r}, expression {eid}: obj_id") if objs is not None else []
+            type_id = e.get("type_id", REFERRING)
+            if objs and len(objs) != len(annos):
+                dropped.append(Dropped("obj_id and anno_id differ in length", f"expression {eid}: {objs} / {annos}",
+                                       level="row", file=path))
+                continue
+            if type_id == NO_TARGET and annos:
+                dropped.append(Dropped("no-target expression names objects", f"expression {eid}: anno_id {annos}",
+                                       level="row", file=path))
+                continue
+            kind = "no_target" if not annos else "reasoning" if type_id == REASONING else "referring"
+            for k, a in enumerate(annos):
+                objects.setdefault(a, int(objs[k]) if objs else None)
+            queries.append(Query(str(eid), " ".join(e["exp"].split()), tuple(annos), kind))
+        kept, more = clean_queries(queries, path)
+        used = {a for q in kept for a in q.object_ids}
+        return kept, {a: n for a, n in sorted(objects.items(), key=lambda kv: _id_order(kv[0])) if a in used}, \
+            dropped + more
+
+    def frame_size(self, ref: VideoRef, names: list[str], mask_lists: list) -> tuple[int, int]:
+        """(width, height): the first frame's, else the first mask's size."""
+        first = os.path.join(ref.location, f"{names[0]}.jpg")
+        if os.path.exists(first):
+            return image_size(first, ref.root)
+        for masks in mask_lists:
+            for rle in masks if isinstance(masks, list) else []:
+                if isinstance(rle, dict) and isinstance(rle.get("size"), list) and len(rle["size"]) == 2:
+                    h, w = rle["size"]
+                    return check(ref.files[1], checks.frame_size, w, h, "mask size")
+        raise SourceError(ref.location, "frames folder is missing and no mask gives the frame size")
+
+
+class MevisConverter(RefVosConverter):
+    name = "mevis"
+    no_mask_splits = ("valid",)
+
+    def split_files(self, root, split):
+        base = os.path.join(root, split)
+        require_dir(base, f"MeViS split {split!r}")
+        return (os.path.join(base, "JPEGImages"), os.path.join(base, "meta_expressions.json"),
+                os.path.join(base, "mask_dict.json"))
+
+
+class RevosConverter(RefVosConverter):
+    name = "revos"
+    sort_frames = False
+
+    def split_files(self, root, split):
+        meta = os.path.join(root, f"meta_expressions_{split}_.json")
+        if not os.path.exists(meta):
+            raise SourceError(meta, f"ReVOS split {split!r} not found (expected meta_expressions_{split}_.json, "
+                              "with the trailing underscore)")
+        return os.path.join(root, "JPEGImages"), meta, os.path.join(root, "mask_dict.json")

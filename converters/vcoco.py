@@ -1,0 +1,200 @@
+"""Video-COCO JSON family ("YouTube-VIS format"): YouTube-VIS 2019/2021, OVIS, LV-VIS.
+
+One JSON per split: `videos[{id, width, height, length, file_names}]`, `annotations[{id, video_id,
+category_id, segmentations, bboxes, areas, iscrowd}]`, `categories[{id, name}]`. Per-frame lists
+align with the video's `file_names`; a segmentation is a COCO RLE (counts as a string or, for
+uncompressed RLE, a list), a polygon list, or null (the object is absent on that frame). Every
+listed frame is annotated. Each annotation is one object (`obj_id` = its `id`), and each category
+of a video is one question over all its objects.
+
+Quirks, per dataset (subclass attributes): where the JSON and the frames are, the frame rate of the
+listed frames (not in the file: `frame_fps`), OVIS `areas` being box areas (never read: visibility
+is the mask's own area), LV-VIS Windows back-slashes in `file_names` and training labels that are
+not exhaustive (its training videos give track rows but no counts).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from pipeline import checks
+from pipeline import masks as M
+from pipeline.errors import SourceError
+from pipeline.records import Dropped, FrameAnnotation, Query, TrackedObject, Video, VideoRecord, category_queries
+
+from .base import Converter, VideoRef, check, read_big_json, require_dir
+
+
+@functools.lru_cache(maxsize=2)
+def _index(path: str, root: str | None, stamp: tuple) -> tuple[dict, dict, dict]:
+    """(video key -> video, video id -> annotations, category id -> name) of one JSON."""
+    data = read_big_json(path, root)
+    if not isinstance(data, dict) or not isinstance(data.get("videos"), list):
+        raise SourceError(path, "expected a video-COCO object with a \"videos\" list")
+    anns = data.get("annotations")
+    if anns is None:
+        raise SourceError(path, "has no \"annotations\": this split's masks are not public")
+    if not isinstance(anns, list):
+        raise SourceError(path, "\"annotations\" is not a list")
+    cats = {}
+    for c in data.get("categories") or []:
+        if isinstance(c, dict) and "id" in c and isinstance(c.get("name"), str):
+            cats[c["id"]] = c["name"]
+    by_video: dict = {}
+    for i, a in enumerate(anns):
+        if not isinstance(a, dict) or "video_id" not in a:
+            raise SourceError(path, f"annotations[{i}] has no video_id")
+        by_video.setdefault(a["video_id"], []).append(a)
+    videos = {}
+    for i, v in enumerate(data["videos"]):
+        if not isinstance(v, dict) or "id" not in v or not isinstance(v.get("file_names"), list) or not v["file_names"]:
+            raise SourceError(path, f"videos[{i}] has no id or no file_names")
+        key = video_key(v)
+        if key in videos:  # two videos in one folder: fall back to ids
+            key = str(v["id"])
+        videos[key] = v
+    return videos, by_video, cats
+
+
+def normalise_name(name) -> str:
+    return str(name).replace("\\", "/")
+
+
+def video_key(video: dict) -> str:
+    """The video's name: the folder of its frames (`85aa3b0e/img_0000001.jpg` -> `85aa3b0e`)."""
+    folder = os.path.dirname(normalise_name(video["file_names"][0]))
+    return folder or str(video["id"])
+
+
+def index(path: str, root: str | None):
+    try:
+        st = os.stat(path)
+    except OSError:
+        raise SourceError(path, "annotation file is missing") from None
+    return _index(path, root, (st.st_size, st.st_mtime_ns))
+
+
+class VideoCocoConverter(Converter):
+    kind = "mask"
+    OPTIONS = {"frame_fps": ((int, float), 6.0, "frame rate of the frames listed in file_names")}
+    exhaustive_splits: tuple[str, ...] | None = None  # None: every split labels every object
+
+    def annotation_file(self, root: str, split: str) -> str:
+        raise NotImplementedError
+
+    def frames_root(self, root: str, split: str) -> str:
+        raise NotImplementedError
+
+    def discover(self, root: str, split: str) -> list[VideoRef]:
+        require_dir(root, f"{self.name} root")
+        path = self.annotation_file(root, split)
+        videos, _, _ = index(path, root)
+        frames = self.frames_root(root, split)
+        refs = []
+        for key in sorted(videos):
+            check(path, checks.relative_path, key, "video folder")
+            refs.append(self._ref(root, split, key, os.path.join(frames, key), [path]))
+        return refs
+
+    def load(self, ref: VideoRef) -> VideoRecord:
+        (path,) = ref.files
+        videos, by_video, cats = index(path, ref.root)
+        v = videos.get(ref.video_id)
+        if v is None:
+            raise SourceError(path, f"video {ref.video_id!r} is not in the file")
+        names = [normalise_name(n) for n in v["file_names"]]
+        width, height = check(path, checks.frame_size, v.get("width"), v.get("height"), f"video {ref.video_id!r}")
+        n = check(path, checks.frame_count, len(names), f"video {ref.video_id!r} frame count")
+        objects, dropped = [], []
+        for a in sorted(by_video.get(v["id"], []), key=lambda a: str(a.get("id"))):
+            aid = a.get("id")
+            where = f"video {ref.video_id!r}, annotation {aid}"
+            aid = check(path, checks.whole, aid, f"{where}: id")
+            if a.get("iscrowd"):
+                dropped.append(Dropped("crowd annotation", "iscrowd regions are not objects", str(aid), file=path))
+                continue
+            segs = a.get("segmentations")
+            if not isinstance(segs, list):
+                raise SourceError(path, f"{where}: no segmentations list")
+            if len(segs) != n:
+                raise SourceError(path, f"{where}: {len(segs)} segmentations for the video's {n} frames")
+            category = cats.get(a.get("category_id"))
+            if category is None:
+                raise SourceError(path, f"{where}: category_id {a.get('category_id')!r} is not in categories")
+            obj = TrackedObject(str(aid), "mask", category=category, number=aid)
+            for i, seg in enumerate(segs):
+                obj.frames[i] = self._frame(path, f"{where}, frame {i}", seg, height, width)
+            objects.append(obj)
+        fps = float(self.options["frame_fps"])
+        frames_dir = self.frames_root(ref.root, ref.split)
+        video = Video(
+            source=ref.source, split=ref.split, video_id=ref.video_id, width=width, height=height,
+            n_frames=n, fps=fps, annotation_fps=fps, frames_dir=frames_dir, frame_files=tuple(names),
+            input_files=ref.files, root=ref.root,
+        )
+        queries = category_queries(objects)
+        if self.exhaustive_splits is not None and ref.split not in self.exhaustive_splits:
+            queries = [Query(q.query_id, q.text, q.object_ids, q.type, countable=False) for q in queries]
+        return VideoRecord(video, objects, tuple(range(n)), dropped, queries=queries)
+
+    @staticmethod
+    def _frame(path: str, where: str, seg, height: int, width: int) -> FrameAnnotation:
+        if seg is None or seg == [] or seg == {}:
+            return FrameAnnotation(visible=False)
+        try:
+            if isinstance(seg, list):  # polygons: [[x0, y0, x1, y1, ...], ...]
+                if not all(isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0 and
+                           all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in p) for p in seg):
+                    raise ValueError("polygon is not a list of at least three x, y pairs")
+                for p in seg:
+                    for x in p:
+                        checks.finite(x, "polygon coordinate", -checks.MAX_SIDE, 2 * checks.MAX_SIDE)
+                rle = M.polygons_to_rle(seg, height, width)
+            else:
+                rle = M.check_rle(seg, height, width)
+        except ValueError as e:
+            raise SourceError(path, f"{where}: {e}") from None
+        return FrameAnnotation(visible=M.area(rle) > 0, rle=rle)
+
+
+class OvisConverter(VideoCocoConverter):
+    """OVIS: `<root>/annotations_<split>.json`, frames `<root>/<split>/<video>/img_0000001.jpg`."""
+
+    name = "ovis"
+
+    def annotation_file(self, root, split):
+        return os.path.join(root, f"annotations_{split}.json")
+
+    def frames_root(self, root, split):
+        return os.path.join(root, split)
+
+
+class LvvisConverter(VideoCocoConverter):
+    """LV-VIS: `<root>/<split>_instances.json`, frames `<root>/<split>/JPEGImages/<video>/00000.jpg`.
+    Training videos are not exhaustively labelled: no count rows from them."""
+
+    name = "lvvis"
+    exhaustive_splits = ("val",)
+
+    def annotation_file(self, root, split):
+        return os.path.join(root, f"{split}_instances.json")
+
+    def frames_root(self, root, split):
+        return os.path.join(root, split, "JPEGImages")
+
+
+class YtvisConverter(VideoCocoConverter):
+    """YouTube-VIS: 2021 `<root>/<split>/instances.json`, 2019 `<root>/<split>.json`; frames
+    `<root>/<split>/JPEGImages/<video>/00000.jpg` (every 5th frame of 30 fps video: 6 fps)."""
+
+    name = "ytvis"
+
+    def annotation_file(self, root, split):
+        for path in (os.path.join(root, split, "instances.json"), os.path.join(root, f"{split}.json")):
+            if os.path.exists(path):
+                return path
+        return os.path.join(root, split, "instances.json")
+
+    def frames_root(self, root, split):
+        return os.path.join(root, split, "JPEGImages")
