@@ -1,6 +1,7 @@
 """`vgdata`: the command line.
 
     vgdata sample DIR                 write the bundled synthetic sample
+    vgdata sources                    list every source: kind, licence, what it builds, layout check
     vgdata convert SOURCE --root DIR --out DIR [...]   build the datasets from one source
     vgdata build CONFIG.yaml          build from a config listing sources, roots and settings
 
@@ -52,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "layouts of SA-V, MOTChallenge and LaSOT, with true masks under DIR/_truth.")
     p.add_argument("dir", help="where to write the sample")
     p.add_argument("--force", action="store_true", help="rewrite it even if a complete sample is already there")
+
+    sub.add_parser("sources", help="list every supported source: kind, licence, what it builds, how its layout "
+                   "was confirmed", description="List every source vgdata converts (data_manifests/).")
 
     from converters import SOURCES
 
@@ -126,6 +130,25 @@ def run(cfg: BuildConfig, runner: str) -> dict:
     return run_flow(cfg)
 
 
+def print_sources() -> None:
+    """One row per source, from its data manifest."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from converters import SOURCES, load_manifest
+
+    table = Table(title="vgdata sources", show_lines=False)
+    for col in ("name", "kind", "licence", "builds", "layout confirmed against"):
+        table.add_column(col, overflow="fold")
+    for name in sorted(SOURCES):
+        m = load_manifest(name)
+        tasks = m["tasks"]
+        builds = (["AcademicVideoPoint"] if "point_count" in tasks else []) + \
+                 [f"AcademicVideoTrack ({', '.join(t for t in tasks if t != 'point_count')})"] * any(t != "point_count" for t in tasks)
+        table.add_row(name, m["kind"], m["licence"], "; ".join(builds), m.get("confirmed", "not recorded"))
+    Console(width=200).print(table)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -136,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
             for name, root in roots.items():
                 print(f"{name}: {root}")
             print(f"true masks: {os.path.join(args.dir, '_truth')}")
+            return 0
+        if args.command == "sources":
+            print_sources()
             return 0
         cfg = config_from_convert_args(args) if args.command == "convert" else load_config(args.config)
         summary = run(_with_run_args(cfg, args), args.runner)
