@@ -119,7 +119,7 @@ class BurstConverter(Converter):
                     continue
                 counts = seg.get("rle") if isinstance(seg, dict) else None
                 try:
-                    rle = M.check_rle({"size": [height, width], "counts": counts}, height, width)
+                    rle = M.check_rle({"size": [height, width], "counts": counts}, height, width, check_runs=False)
                 except ValueError as e:
                     raise SourceError(path, f"{where}, annotated frame {k}, track {tid}: {e}") from None
                 obj.frames[frame] = FrameAnnotation(visible=M.area(rle) > 0, rle=rle)

@@ -118,7 +118,8 @@ class PaletteConverter(Converter):
             n_frames=len(stems), fps=fps, annotation_fps=fps, frames_dir=frames_dir, frame_files=frame_files,
             input_files=ref.files, root=ref.root,
         )
-        spec = PngMasks(files, self.encoding, objects=declared, categories=self.thing_categories(ref))
+        spec = PngMasks(files, self.encoding, ignore=(0,) if self.encoding == "panoptic" else (0, 255),
+                        objects=declared, categories=self.thing_categories(ref))
         return VideoRecord(video, objects, tuple(sorted(files)), dropped, queries=queries, png_masks=spec)
 
     def thing_categories(self, ref: VideoRef) -> tuple[tuple[int, str], ...]:
@@ -131,9 +132,11 @@ def palette_object(oid, category: str | None = None) -> TrackedObject:
 
 
 class MoseConverter(PaletteConverter):
-    """MOSE / MOSEv2: `<root>/<split>/{JPEGImages,Annotations}/<video>/00000.{jpg,png}`."""
+    """MOSE / MOSEv2: `<root>/<split>/{JPEGImages,Annotations}/<video>/00000.{jpg,png}`; valid holds
+    first-frame masks only. Annotated at 5 fps at least (MOSEv2 paper, 3.1)."""
 
     name = "mose"
+    OPTIONS = {"frame_fps": ((int, float), 5.0, "frame rate of the released frames")}
 
 
 class LvosConverter(PaletteConverter):
@@ -307,11 +310,13 @@ class VipsegConverter(PaletteConverter):
         return sorted({line.strip() for line in read_text(listing, root=root).splitlines() if line.strip()})
 
     def thing_categories(self, ref):
+        """PNG category value -> name for thing classes: the JSON's ids are 0-based, the PNG's
+        1-based (VIPSeg's create_panoptic_video_labels.py subtracts one)."""
         path = ref.files[1]
         cats = read_big_json(path, ref.root)
         if not isinstance(cats, list):
             raise SourceError(path, "expected a list of categories")
-        return tuple(sorted((int(c["id"]), str(c["name"])) for c in cats
+        return tuple(sorted((int(c["id"]) + 1, str(c["name"])) for c in cats
                             if isinstance(c, dict) and c.get("isthing") and "id" in c and "name" in c))
 
     def queries(self, ref, objects):

@@ -103,7 +103,7 @@ def _masklets(path: str, data: dict, kind: str, meta) -> list[TrackedObject]:
             raise SourceError(path, f"masklet[{fi}] has {got} for {len(ids)} masklet ids")
         for k, (obj, rle) in enumerate(zip(objects, per_obj)):
             try:
-                rle = M.check_rle(rle, height, width)
+                rle = M.check_rle(rle, height, width, check_runs=False)
             except ValueError as e:
                 raise SourceError(path, f"masklet[{fi}][{k}]: {e}") from None
             obj.frames[fi * stride] = FrameAnnotation(visible=M.area(rle) > 0, rle=rle)

@@ -152,7 +152,7 @@ class VideoCocoConverter(Converter):
                         checks.finite(x, "polygon coordinate", -checks.MAX_SIDE, 2 * checks.MAX_SIDE)
                 rle = M.polygons_to_rle(seg, height, width)
             else:
-                rle = M.check_rle(seg, height, width)
+                rle = M.check_rle(seg, height, width, check_runs=False)
         except ValueError as e:
             raise SourceError(path, f"{where}: {e}") from None
         return FrameAnnotation(visible=M.area(rle) > 0, rle=rle)
@@ -171,17 +171,19 @@ class OvisConverter(VideoCocoConverter):
 
 
 class LvvisConverter(VideoCocoConverter):
-    """LV-VIS: `<root>/<split>_instances.json`, frames `<root>/<split>/JPEGImages/<video>/00000.jpg`.
-    Training videos are not exhaustively labelled: no count rows from them."""
+    """LV-VIS: `<root>/Annotations/<split>_instances.json`, frames
+    `<root>/JPEGImages/<split>/<video>/00000.jpg` (haochenheheda/LVVIS README). Training videos are
+    not exhaustively labelled: no count rows from them. Molmo2 reads LV-VIS at 4 fps."""
 
     name = "lvvis"
+    OPTIONS = {"frame_fps": ((int, float), 4.0, "frame rate of the frames listed in file_names")}
     exhaustive_splits = ("val",)
 
     def annotation_file(self, root, split):
-        return os.path.join(root, f"{split}_instances.json")
+        return os.path.join(root, "Annotations", f"{split}_instances.json")
 
     def frames_root(self, root, split):
-        return os.path.join(root, split, "JPEGImages")
+        return os.path.join(root, "JPEGImages", split)
 
 
 class YtvisConverter(VideoCocoConverter):

@@ -48,11 +48,13 @@ def rle_counts(counts: str | bytes) -> np.ndarray:
     return runs
 
 
-def check_rle(rle, height: int, width: int) -> dict:
+def check_rle(rle, height: int, width: int, check_runs: bool = True) -> dict:
     """A source RLE checked against the frame size and normalised (str counts); ValueError if not.
 
     The size must be [height, width] within `checks.MAX_SIDE`, and the run lengths must be
-    non-negative and add up to exactly height x width."""
+    non-negative and add up to exactly height x width. With `check_runs=False` a compressed string's run
+    lengths are left for `decode` to check: a converter that reads every annotated frame checks
+    the cheap things, and only the sampled frames that are decoded pay for parsing the runs."""
     if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:
         raise ValueError(f"mask is not a COCO RLE with 'size' and 'counts' ({type(rle).__name__})")
     size = rle["size"]
@@ -68,6 +70,8 @@ def check_rle(rle, height: int, width: int) -> dict:
             raise ValueError("mask counts list holds values that are not whole numbers")
         runs = np.asarray(counts, dtype=np.int64)
     elif isinstance(counts, (str, bytes)):
+        if not check_runs:
+            return {"size": [h, w], "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts}
         runs = rle_counts(counts)
     else:
         raise ValueError(f"mask counts are {type(counts).__name__}, not a string or a list")
@@ -97,7 +101,14 @@ def _coco(rle: dict) -> dict:
 
 
 def decode(rle: dict) -> np.ndarray:
-    """COCO RLE (str, bytes or list counts) -> bool HxW array."""
+    """COCO RLE (str, bytes or list counts) -> bool HxW array. ValueError when the run lengths do not
+    cover the mask exactly (pycocotools would leave the rest uninitialised)."""
+    counts = rle["counts"]
+    if isinstance(counts, (str, bytes)):
+        total = rle_counts(counts).sum()
+        h, w = (int(v) for v in rle["size"])
+        if total != h * w:
+            raise ValueError(f"mask run lengths cover {total} pixels, not {h} x {w} = {h * w}")
     return mask_utils.decode(_coco(rle)).astype(bool)
 
 

@@ -24,7 +24,8 @@ from . import masks as M
 from .errors import SourceError
 from .records import FrameAnnotation, TrackedObject, VideoRecord
 
-VIPSEG_LABEL_DIVISOR = 100  # panoptic value = category id * 100 + instance id for things
+# VIPSeg panoptic values: below 125 a (stuff) category id, else category id * 100 + instance.
+VIPSEG_LABEL_DIVISOR, VIPSEG_FIRST_THING_VALUE = 100, 125
 
 
 def read_png(path: str, root: str | None) -> np.ndarray:
@@ -64,7 +65,7 @@ def _objects_on(arr: np.ndarray, encoding: str, ignore: tuple[int, ...], categor
         if value in ignore:
             continue
         if encoding == "panoptic":
-            cat = value // VIPSEG_LABEL_DIVISOR if value >= VIPSEG_LABEL_DIVISOR else value
+            cat = value // VIPSEG_LABEL_DIVISOR if value >= VIPSEG_FIRST_THING_VALUE else value
             if cat not in categories:  # stuff (or unknown) classes are not objects
                 continue
             out[str(value)] = (arr == value, value, categories[cat])

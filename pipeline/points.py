@@ -25,6 +25,7 @@ GAUSSIAN_MAX_TRIES = 100
 # Track point score weights (distances in units of the mask's equivalent radius).
 TRACK_BOUNDARY_WEIGHT = 1.0
 TRACK_STABILITY_WEIGHT = 0.5
+MAX_CANDIDATES = 4096  # pixels scored per track point (a stride over bigger masks)
 
 
 @dataclass(frozen=True)
@@ -97,11 +98,21 @@ def gaussian_point(mask: np.ndarray, rng: np.random.Generator) -> Point:
 def track_point(mask: np.ndarray, previous: tuple[float, float] | None) -> Point:
     """The frame's track point: near the centroid, away from the boundary, close to `previous`."""
     mask, ox, oy = crop(mask)
-    ys, xs = np.nonzero(mask)
+    row_counts, col_counts = mask.sum(axis=1), mask.sum(axis=0)
+    n = int(row_counts.sum())
+    cy = float(row_counts @ np.arange(mask.shape[0])) / n + 0.5 + oy
+    cx = float(col_counts @ np.arange(mask.shape[1])) / n + 0.5 + ox
+    radius = max(1.0, float(np.sqrt(n / np.pi)))
+    dist_all = _distance_to_boundary(mask)
+    # A big mask's candidates are its pixels on a grid of `stride` (at most ~MAX_CANDIDATES): the
+    # point moves by less than a stride, which is tiny next to such a mask's radius.
+    stride = max(1, int(np.sqrt(n / MAX_CANDIDATES)))
+    ys, xs = np.nonzero(mask[::stride, ::stride])
+    ys, xs = ys * stride, xs * stride
+    if ys.size == 0:  # a thin diagonal can miss the grid: then every pixel is a candidate
+        ys, xs = np.nonzero(mask)
     px, py = xs + 0.5 + ox, ys + 0.5 + oy
-    cx, cy = px.mean(), py.mean()
-    radius = max(1.0, float(np.sqrt(len(xs) / np.pi)))
-    dist = _distance_to_boundary(mask)[ys, xs]
+    dist = dist_all[ys, xs]
     score = np.hypot(px - cx, py - cy) / radius
     score -= TRACK_BOUNDARY_WEIGHT * np.minimum(dist / radius, 1.0)
     if previous is not None:

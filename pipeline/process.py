@@ -57,7 +57,8 @@ class VideoResult:
     cached: bool = False
 
     def to_json(self) -> dict:
-        d = asdict(self)
+        # Shallow: rows and tracks are plain dicts already (dataclasses.asdict would deep-copy them all).
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["rejects"] = [r.to_dict() for r in self.rejects]
         return d
 
@@ -333,6 +334,6 @@ def process_video_cached(ref: VideoRef, cfg: BuildConfig) -> VideoResult:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump({"key": key, "result": res.to_json()}, f)
+        f.write(json.dumps({"key": key, "result": res.to_json()}))  # dumps: the C encoder (dump is pure Python)
     os.replace(tmp, path)
     return res

@@ -108,8 +108,8 @@ class PngMasks:
     """Masks kept as the source's PNG files, read only on the sampled frames.
 
     `files[frame]` is the PNG of an annotated frame. `encoding`: "palette" (pixel value = object
-    id, DAVIS / YouTube-VOS / MOSE / LVOS) or "panoptic" (VIPSeg: value = category id for stuff,
-    category id * 100 + instance for things, read through `categories`). Values in `ignore` are
+    id, DAVIS / YouTube-VOS / MOSE / LVOS) or "panoptic" (VIPSeg: a value below 125 is a stuff
+    category id, else category id * 100 + instance; `categories` names the thing categories). Values in `ignore` are
     background or void. `objects` are ids the source's metadata declares (they exist even on frames
     where they are not visible); other values found on a sampled frame become objects too unless
     `declared_only`."""

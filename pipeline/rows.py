@@ -35,6 +35,7 @@ from . import masks as M
 from . import molmo_text as T
 from . import points as P
 from . import questions as Q
+from .errors import SourceError
 from .records import TrackedObject, VideoRecord
 from .rejects import Reject
 from .sampling import SampledFrame
@@ -141,6 +142,15 @@ def integer_ids(objects: list[TrackedObject]) -> list[int]:
     return ids
 
 
+def decode(record: VideoRecord, obj: TrackedObject, frame: int, rle: dict) -> np.ndarray:
+    """A sampled frame's mask; a malformed RLE is a SourceError naming the annotation file."""
+    try:
+        return M.decode(rle)
+    except ValueError as e:
+        where = record.video.input_files[0] if record.video.input_files else record.video.path
+        raise SourceError(where, f"object {obj.object_id}, frame {frame}: {e}") from None
+
+
 def object_tracks(record: VideoRecord, sampled: list[SampledFrame]) -> tuple[list[ObjectTrack], list[Reject]]:
     v = record.video
     rejects: list[Reject] = []
@@ -151,7 +161,7 @@ def object_tracks(record: VideoRecord, sampled: list[SampledFrame]) -> tuple[lis
             ann = obj.frames.get(s.frame)
             if ann is None:
                 continue
-            mask = M.decode(ann.rle) if (ann.visible and ann.rle is not None) else None
+            mask = decode(record, obj, s.frame, ann.rle) if (ann.visible and ann.rle is not None) else None
             if ann.visible and (mask is None or not mask.any()):
                 rejects.append(
                     Reject(v.source, v.split, v.video_id, "frame", "points", "empty mask on a visible frame",
@@ -220,7 +230,7 @@ def point_rows(
                     continue
                 ann = t.obj.frames[sampled[step].frame]
                 rng = stable_rng(settings.seed, v.source, v.video_id, t.obj.object_id, step)
-                firsts.append((sampled[step].time, P.gaussian_point(M.decode(ann.rle), rng)))
+                firsts.append((sampled[step].time, P.gaussian_point(decode(record, t.obj, sampled[step].frame, ann.rle), rng)))
             if not firsts and q.object_ids:
                 continue  # its objects are not seen in this window (a no-target query asks anyway)
             times = sorted({tm for tm, _ in firsts})

@@ -89,7 +89,7 @@ def write_mevis(root: str, split: str = "train", n: int = 60, frames: bool = Tru
         json.dump(mask_dict, f)
     if frames:
         jpegs(os.path.join(base, "JPEGImages", vid), [f"{n}.jpg" for n in names])
-    t = Truth(6.0, {anno[o]: dict(enumerate(masks[o])) for o in masks})
+    t = Truth(6.0 if revos else 5.0, {anno[o]: dict(enumerate(masks[o])) for o in masks})
     if revos:  # file order is reversed time: frame i of the record is names_listed[i]
         t.masks = {k: {i: v[n - 1 - i] for i in range(n)} for k, v in t.masks.items()}
     t.queries = {"the disc moving right": {"101"}, "discs that move": {"101", "102"},
@@ -132,7 +132,7 @@ def write_video_coco(root: str, json_path: str, frames_root: str, name_of, n: in
         json.dump(data, f)
     for i, name in enumerate(files):
         jpegs(os.path.join(frames_root, os.path.dirname(name)), [os.path.basename(name)])
-    t = Truth(6.0, {str(11 + k): dict(enumerate(masks[o])) for k, o in enumerate(sorted(masks))})
+    t = Truth(4.0 if "lvvis" in json_path else 6.0, {str(11 + k): dict(enumerate(masks[o])) for k, o in enumerate(sorted(masks))})
     t.queries = {"Disc": {"11", "12"}, "square": {"13"}}
     return {vid: t}
 
@@ -193,7 +193,7 @@ def write_palette(frames_dir: str, masks_dir: str, n: int = 60, digits: int = 5,
             im.putpalette([0, 0, 0, 200, 0, 0, 0, 200, 0, 0, 0, 200] + [0] * 756)
             im.save(os.path.join(masks_dir, f"{names[f]}.png"))
     keys = {o: str(panoptic[o]) if panoptic else str(o) for o in masks}
-    return Truth(6.0, {keys[o]: {f: masks[o][f] for f in range(0, n, every)} for o in masks})
+    return Truth(5.0 if "mose" in frames_dir else 6.0, {keys[o]: {f: masks[o][f] for f in range(0, n, every)} for o in masks})
 
 
 def write_ref_youtube_vos(root: str, split: str = "train") -> dict[str, Truth]:
@@ -260,7 +260,8 @@ def write_vipseg(root: str, split: str = "train") -> dict[str, Truth]:
     t = write_palette(os.path.join(root, "imgs", vid), os.path.join(root, "panomasks", vid),
                       panoptic={1: 6101, 2: 6102, 3: 5})
     with open(os.path.join(root, "panoVIPSeg_categories.json"), "w") as f:
-        json.dump([{"id": 61, "name": "car", "isthing": 1}, {"id": 5, "name": "grass", "isthing": 0}], f)
+        # JSON ids are 0-based, PNG category values 1-based: PNG 61 is JSON id 60
+        json.dump([{"id": 60, "name": "car", "isthing": 1}, {"id": 4, "name": "grass", "isthing": 0}], f)
     with open(os.path.join(root, f"{split}.txt"), "w") as f:
         f.write(vid + "\n")
     t.queries = {"car": {"6101", "6102"}}

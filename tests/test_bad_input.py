@@ -73,9 +73,10 @@ SAV_EDITS = {
     "60000 px": (lambda d: d.update(video_height=60000.0, video_width=60000.0), "above the maximum 16384"),
     "masklet is a dict": (lambda d: d.update(masklet={"a": 1}), "must be JSON lists"),
     "masklet ids text": (lambda d: d.update(masklet_id=["a", "b", "c"]), "masklet_id[0] is 'a'"),
-    "garbage rle": (lambda d: d["masklet"][3][1].update(counts="\x7f\x7f~~"), "masklet[3][1]: RLE counts string has characters"),
-    "rle too short": (lambda d: d["masklet"][2][0].update(counts="0"),
-                      "masklet[2][0]: mask run lengths cover 0 pixels, not 240 x 320"),
+    "garbage rle": (lambda d: d["masklet"][3][1].update(counts="\x7f\x7f~~"), "object 1, frame 12: RLE counts string has characters"),
+    # run lengths are checked where a frame is decoded: masklet[3] is frame 12, sampled at 0.5 s
+    "rle too short": (lambda d: d["masklet"][3][0].update(counts="0"),
+                      "object 0, frame 12: mask run lengths cover 0 pixels, not 240 x 320"),
     "rle is a number": (lambda d: d["masklet"][0].__setitem__(2, 7), "masklet[0][2]: mask is not a COCO RLE"),
     "huge rle": (lambda d: d["masklet"][0][0].update(size=[60000, 60000]), "masklet[0][0]: mask height is 60000"),
 }

@@ -41,7 +41,7 @@ LAYOUTS = {
     "revos": ("train", lambda r: L.write_mevis(r, revos=True)),
     "ovis": ("train", lambda r: L.write_video_coco(r, f"{r}/annotations_train.json", f"{r}/train",
                                                    lambda v, i: f"{v}/img_{i + 1:07d}.jpg")),
-    "lvvis": ("val", lambda r: L.write_video_coco(r, f"{r}/val_instances.json", f"{r}/val/JPEGImages",
+    "lvvis": ("val", lambda r: L.write_video_coco(r, f"{r}/Annotations/val_instances.json", f"{r}/JPEGImages/val",
                                                   lambda v, i: f"{v}/{i:05d}.jpg", list_counts=True, backslash=True)),
     "ytvis": ("train", lambda r: L.write_video_coco(r, f"{r}/train/instances.json", f"{r}/train/JPEGImages",
                                                     lambda v, i: f"{v}/{i * 5:05d}.jpg", polygon=True)),
@@ -116,7 +116,8 @@ def test_burst_one_fps_drops_the_half_seconds_and_skips_non_exhaustive_counts(tm
 
 def test_lvvis_training_videos_give_no_counts(tmp_path):
     root = tmp_path / "src"
-    L.write_video_coco(str(root), f"{root}/train_instances.json", f"{root}/train/JPEGImages", lambda v, i: f"{v}/{i:05d}.jpg")
+    L.write_video_coco(str(root), f"{root}/Annotations/train_instances.json", f"{root}/JPEGImages/train",
+                       lambda v, i: f"{v}/{i:05d}.jpg")
     assert convert("lvvis", root, tmp_path / "out") == 0
     points, tracks = rows(tmp_path / "out", "lvvis")
     assert points == [] and len(tracks) == 2
@@ -180,7 +181,7 @@ def test_wrong_size_png_and_missing_frames_folder(tmp_path):
     root = tmp_path / "src"
     for vid in ("m1", "m2", "m3"):
         L.write_palette(f"{root}/train/JPEGImages/{vid}", f"{root}/train/Annotations/{vid}")
-    Image.new("P", (10, 10)).save(root / "train" / "Annotations" / "m2" / "00003.png")  # sampled at 0.5 s
+    Image.new("P", (10, 10)).save(root / "train" / "Annotations" / "m2" / "00005.png")  # sampled at 1.0 s (5 fps)
     import shutil
 
     shutil.rmtree(root / "train" / "JPEGImages" / "m3")
@@ -188,7 +189,7 @@ def test_wrong_size_png_and_missing_frames_folder(tmp_path):
     _, tracks = rows(tmp_path / "out", "mose")
     assert {r["source_video"] for r in tracks} == {"m1"}
     bad = {r["video_id"]: r for r in rejects(tmp_path / "out") if r["level"] == "video"}
-    assert bad["m2"]["file"].endswith("00003.png") and "the video's frames are 64x48" in bad["m2"]["detail"]
+    assert bad["m2"]["file"].endswith("00005.png") and "the video's frames are 64x48" in bad["m2"]["detail"]
     assert bad["m3"]["file"].endswith("JPEGImages/m3") and "frames folder is missing" in bad["m3"]["detail"]
 
 
