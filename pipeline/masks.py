@@ -103,13 +103,18 @@ def _coco(rle: dict) -> dict:
 def decode(rle: dict) -> np.ndarray:
     """COCO RLE (str, bytes or list counts) -> bool HxW array. ValueError when the run lengths do not
     cover the mask exactly (pycocotools would leave the rest uninitialised)."""
+    check_runs(rle)
+    return mask_utils.decode(_coco(rle)).astype(bool)
+
+
+def check_runs(rle: dict) -> None:
+    """ValueError unless a compressed RLE's run lengths add up to exactly its height x width."""
     counts = rle["counts"]
     if isinstance(counts, (str, bytes)):
         total = rle_counts(counts).sum()
         h, w = (int(v) for v in rle["size"])
         if total != h * w:
             raise ValueError(f"mask run lengths cover {total} pixels, not {h} x {w} = {h * w}")
-    return mask_utils.decode(_coco(rle)).astype(bool)
 
 
 def normalise(rle: dict) -> dict:

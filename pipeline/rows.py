@@ -142,9 +142,13 @@ def integer_ids(objects: list[TrackedObject]) -> list[int]:
     return ids
 
 
-def decode(record: VideoRecord, obj: TrackedObject, frame: int, rle: dict) -> np.ndarray:
-    """A sampled frame's mask; a malformed RLE is a SourceError naming the annotation file."""
+def decode(record: VideoRecord, obj: TrackedObject, frame: int, rle: dict, full: bool = True) -> np.ndarray | None:
+    """A sampled frame's mask (with `full`; else only check it); a malformed RLE is a SourceError
+    naming the annotation file."""
     try:
+        if not full:
+            M.check_runs(rle)
+            return None
         return M.decode(rle)
     except ValueError as e:
         where = record.video.input_files[0] if record.video.input_files else record.video.path
@@ -161,7 +165,9 @@ def object_tracks(record: VideoRecord, sampled: list[SampledFrame]) -> tuple[lis
             ann = obj.frames.get(s.frame)
             if ann is None:
                 continue
-            mask = decode(record, obj, s.frame, ann.rle) if (ann.visible and ann.rle is not None) else None
+            mask = None
+            if ann.rle is not None:  # a sampled frame's RLE is checked even where it reads as empty
+                mask = decode(record, obj, s.frame, ann.rle, full=ann.visible)
             if ann.visible and (mask is None or not mask.any()):
                 rejects.append(
                     Reject(v.source, v.split, v.video_id, "frame", "points", "empty mask on a visible frame",
