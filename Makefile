@@ -32,6 +32,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/segmenter_speed.py
 	$(PY) benchmarks/video_writing.py
+	$(PY) benchmarks/mask_sources.py --n 300 --rss 100 1000
 
 clean:
 	rm -rf $(OUT) .pytest_cache

@@ -30,7 +30,16 @@ from pipeline import checks
 from pipeline.errors import SourceError
 from pipeline.records import Dropped, PngMasks, Query, TrackedObject, Video, VideoRecord
 
-from .base import Converter, VideoRef, check, image_size, read_big_json, read_bytes, read_text, require_dir
+from .base import (
+    Converter,
+    VideoRef,
+    check,
+    image_size,
+    read_big_json,
+    read_bytes,
+    read_text,
+    require_dir,
+)
 from .refvos import clean_queries, meta_videos
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")

@@ -33,7 +33,14 @@ from collections import defaultdict
 from pipeline import checks
 from pipeline import masks as M
 from pipeline.errors import SourceError
-from pipeline.records import Dropped, FrameAnnotation, Query, TrackedObject, Video, VideoRecord
+from pipeline.records import (
+    Dropped,
+    FrameAnnotation,
+    Query,
+    TrackedObject,
+    Video,
+    VideoRecord,
+)
 
 from .base import Converter, VideoRef, check, image_size, read_big_json, require_dir
 

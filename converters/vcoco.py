@@ -21,7 +21,15 @@ import os
 from pipeline import checks
 from pipeline import masks as M
 from pipeline.errors import SourceError
-from pipeline.records import Dropped, FrameAnnotation, Query, TrackedObject, Video, VideoRecord, category_queries
+from pipeline.records import (
+    Dropped,
+    FrameAnnotation,
+    Query,
+    TrackedObject,
+    Video,
+    VideoRecord,
+    category_queries,
+)
 
 from .base import Converter, VideoRef, check, read_big_json, require_dir
 

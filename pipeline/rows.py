@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
