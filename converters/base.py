@@ -128,15 +128,8 @@ def read_json(path: str, root: str | None = None):
         raise SourceError(path, "JSON nested too deeply") from None
 
 
-@functools.lru_cache(maxsize=2)
-def _cached_json(path: str, root: str | None, size: int, mtime_ns: int):
-    return read_json(path, root)
-
-
-def read_big_json(path: str, root: str | None = None):
-    """A split-wide annotation file (MeViS `mask_dict.json`, OVIS `annotations_train.json`), parsed
-    once per process and shared by every video of the split (keyed by size and mtime, so an edited
-    file is re-read). Callers must not modify what it returns."""
+def file_stamp(path: str, root: str | None = None) -> tuple[int, int]:
+    """(size, mtime) of a source file inside the root; SourceError when it cannot be read."""
     source_path(path, root)
     try:
         st = os.stat(path)
@@ -144,7 +137,33 @@ def read_big_json(path: str, root: str | None = None):
         raise SourceError(path, "file is missing") from None
     except OSError as e:
         raise SourceError(path, f"cannot be read ({e.strerror or e})") from None
-    return _cached_json(path, root, st.st_size, st.st_mtime_ns)
+    return st.st_size, st.st_mtime_ns
+
+
+def once_per_file(maxsize: int = 2):
+    """Decorator: `fn(path, root)` is computed once per process for each version of the file (keyed
+    by its size and mtime, so an edited file is read again) and shared by every video that asks.
+    Callers must not modify what it returns."""
+    def wrap(fn):
+        cached = functools.lru_cache(maxsize=maxsize)(lambda path, root, stamp: fn(path, root))
+
+        @functools.wraps(fn)
+        def call(path: str, root: str | None = None):
+            return cached(path, root, file_stamp(path, root))
+        return call
+    return wrap
+
+
+@once_per_file()
+def read_big_json(path: str, root: str | None = None):
+    """A split-wide annotation file (MeViS `mask_dict.json`, OVIS `annotations_train.json`), parsed
+    once per process and shared by every video of the split."""
+    return read_json(path, root)
+
+
+def category_names(items) -> dict:
+    """{id: name} of a COCO-style `categories` list (entries without an id or a name are skipped)."""
+    return {c["id"]: c["name"] for c in items or [] if isinstance(c, dict) and "id" in c and isinstance(c.get("name"), str)}
 
 
 def image_size(path: str, root: str | None = None) -> tuple[int, int]:

@@ -19,7 +19,6 @@ Frames: `<root>/frames/<split>/<dataset>/<seq_name>/<path>`; annotations
 
 from __future__ import annotations
 
-import functools
 import os
 
 from pipeline import checks
@@ -27,30 +26,30 @@ from pipeline import masks as M
 from pipeline.errors import SourceError
 from pipeline.records import FrameAnnotation, Query, TrackedObject, Video, VideoRecord
 
-from .base import Converter, VideoRef, check, read_big_json, require_dir
+from .base import (
+    Converter,
+    VideoRef,
+    category_names,
+    check,
+    once_per_file,
+    read_big_json,
+    require_dir,
+)
 
 
-@functools.lru_cache(maxsize=2)
-def _index(path: str, root: str | None, stamp: tuple) -> tuple[dict, dict]:
+@once_per_file()
+def index(path: str, root: str | None = None) -> tuple[dict, dict]:
+    """(`<dataset>/<seq_name>` -> sequence, category id -> name) of one annotation file."""
     data = read_big_json(path, root)
     if not isinstance(data, dict) or not isinstance(data.get("sequences"), list):
         raise SourceError(path, "expected an object with a \"sequences\" list")
-    cats = {c["id"]: c["name"] for c in data.get("categories") or []
-            if isinstance(c, dict) and "id" in c and isinstance(c.get("name"), str)}
+    cats = category_names(data.get("categories"))
     seqs = {}
     for i, s in enumerate(data["sequences"]):
         if not isinstance(s, dict) or not isinstance(s.get("seq_name"), str) or not isinstance(s.get("dataset"), str):
             raise SourceError(path, f"sequences[{i}] has no dataset or seq_name")
         seqs[f"{s['dataset']}/{s['seq_name']}"] = s
     return seqs, cats
-
-
-def index(path: str, root: str | None):
-    try:
-        st = os.stat(path)
-    except OSError:
-        raise SourceError(path, "annotation file is missing") from None
-    return _index(path, root, (st.st_size, st.st_mtime_ns))
 
 
 class BurstConverter(Converter):

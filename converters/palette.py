@@ -22,7 +22,6 @@ objects its metadata declares (with a category) and which questions it asks:
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 
@@ -35,6 +34,7 @@ from .base import (
     VideoRef,
     check,
     image_size,
+    once_per_file,
     read_big_json,
     read_bytes,
     read_text,
@@ -237,8 +237,8 @@ DAVIS_TEXT_FILES["both"] = DAVIS_TEXT_FILES["full_video"] + DAVIS_TEXT_FILES["fi
 _DAVIS_LINE = re.compile(r'^\s*(\S+)\s+(\d+)\s+"?(.*?)"?\s*$')
 
 
-@functools.lru_cache(maxsize=4)
-def davis_expressions(path: str, root: str, stamp: tuple) -> tuple[dict, list[Dropped]]:
+@once_per_file(maxsize=4)  # "both" reads four files per video
+def davis_expressions(path: str, root: str | None = None) -> tuple[dict, list[Dropped]]:
     """{video: [(obj_id, text, line)]} of one text file (UTF-8, else latin-1)."""
     data = read_bytes(path, root)
     try:
@@ -291,8 +291,7 @@ class RefDavis17Converter(PaletteConverter):
     def queries(self, ref, objects):
         queries, dropped = [], []
         for path in ref.files[1:]:
-            st = os.stat(path)
-            per_video, bad = davis_expressions(path, ref.root, (st.st_size, st.st_mtime_ns))
+            per_video, bad = davis_expressions(path, ref.root)
             dropped += bad
             tag = os.path.splitext(os.path.basename(path))[0]
             for oid, text, lineno in per_video.get(ref.video_id, []):

@@ -15,7 +15,6 @@ not exhaustive (its training videos give track rows but no counts).
 
 from __future__ import annotations
 
-import functools
 import os
 
 from pipeline import checks
@@ -31,11 +30,19 @@ from pipeline.records import (
     category_queries,
 )
 
-from .base import Converter, VideoRef, check, read_big_json, require_dir
+from .base import (
+    Converter,
+    VideoRef,
+    category_names,
+    check,
+    once_per_file,
+    read_big_json,
+    require_dir,
+)
 
 
-@functools.lru_cache(maxsize=2)
-def _index(path: str, root: str | None, stamp: tuple) -> tuple[dict, dict, dict]:
+@once_per_file()
+def index(path: str, root: str | None = None) -> tuple[dict, dict, dict]:
     """(video key -> video, video id -> annotations, category id -> name) of one JSON."""
     data = read_big_json(path, root)
     if not isinstance(data, dict) or not isinstance(data.get("videos"), list):
@@ -45,10 +52,7 @@ def _index(path: str, root: str | None, stamp: tuple) -> tuple[dict, dict, dict]
         raise SourceError(path, "has no \"annotations\": this split's masks are not public")
     if not isinstance(anns, list):
         raise SourceError(path, "\"annotations\" is not a list")
-    cats = {}
-    for c in data.get("categories") or []:
-        if isinstance(c, dict) and "id" in c and isinstance(c.get("name"), str):
-            cats[c["id"]] = c["name"]
+    cats = category_names(data.get("categories"))
     by_video: dict = {}
     for i, a in enumerate(anns):
         if not isinstance(a, dict) or "video_id" not in a:
@@ -73,14 +77,6 @@ def video_key(video: dict) -> str:
     """The video's name: the folder of its frames (`85aa3b0e/img_0000001.jpg` -> `85aa3b0e`)."""
     folder = os.path.dirname(normalise_name(video["file_names"][0]))
     return folder or str(video["id"])
-
-
-def index(path: str, root: str | None):
-    try:
-        st = os.stat(path)
-    except OSError:
-        raise SourceError(path, "annotation file is missing") from None
-    return _index(path, root, (st.st_size, st.st_mtime_ns))
 
 
 class VideoCocoConverter(Converter):

@@ -142,9 +142,10 @@ def print_sources() -> None:
         table.add_column(col, overflow="fold")
     for name in sorted(SOURCES):
         m = load_manifest(name)
-        tasks = m["tasks"]
-        builds = (["AcademicVideoPoint"] if "point_count" in tasks else []) + \
-                 [f"AcademicVideoTrack ({', '.join(t for t in tasks if t != 'point_count')})"] * any(t != "point_count" for t in tasks)
+        track_tasks = [t for t in m["tasks"] if t != "point_count"]
+        builds = ["AcademicVideoPoint"] if "point_count" in m["tasks"] else []
+        if track_tasks:
+            builds.append(f"AcademicVideoTrack ({', '.join(track_tasks)})")
         table.add_row(name, m["kind"], m["licence"], "; ".join(builds), m.get("confirmed", "not recorded"))
     Console(width=200).print(table)
 

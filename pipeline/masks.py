@@ -75,12 +75,16 @@ def check_rle(rle, height: int, width: int, check_runs: bool = True) -> dict:
         runs = rle_counts(counts)
     else:
         raise ValueError(f"mask counts are {type(counts).__name__}, not a string or a list")
+    _check_run_lengths(runs, h, w)
+    return normalise({"size": [h, w], "counts": counts})
+
+
+def _check_run_lengths(runs: np.ndarray, h: int, w: int) -> None:
     if runs.size and runs.min() < 0:
         raise ValueError("mask counts hold a negative run length")
     total = int(runs.sum()) if runs.size else 0
     if total != h * w:
         raise ValueError(f"mask run lengths cover {total} pixels, not {h} x {w} = {h * w}")
-    return normalise({"size": [h, w], "counts": counts})
 
 
 def encode(mask: np.ndarray) -> dict:
@@ -108,13 +112,12 @@ def decode(rle: dict) -> np.ndarray:
 
 
 def check_runs(rle: dict) -> None:
-    """ValueError unless a compressed RLE's run lengths add up to exactly its height x width."""
+    """The run-length part of `check_rle` for a compressed RLE it left unparsed (`check_runs=False`):
+    ValueError unless the runs are non-negative and add up to exactly height x width."""
     counts = rle["counts"]
     if isinstance(counts, (str, bytes)):
-        total = rle_counts(counts).sum()
         h, w = (int(v) for v in rle["size"])
-        if total != h * w:
-            raise ValueError(f"mask run lengths cover {total} pixels, not {h} x {w} = {h * w}")
+        _check_run_lengths(rle_counts(counts), h, w)
 
 
 def normalise(rle: dict) -> dict:

@@ -203,8 +203,7 @@ def _process(ref: VideoRef, cfg: BuildConfig, progress: _Progress) -> VideoResul
 
 
 def _no_objects(res: VideoResult, ref: VideoRef) -> VideoResult:
-    v = res
-    res.rejects.append(Reject(v.source, v.split, v.video_id, "video", "convert", "no objects",
+    res.rejects.append(Reject(res.source, res.split, res.video_id, "video", "convert", "no objects",
                               "no annotated object is left to build rows from", file=ref.location))
     return res
 

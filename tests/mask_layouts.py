@@ -113,7 +113,7 @@ def write_video_coco(root: str, json_path: str, frames_root: str, name_of, n: in
                 continue
             rle = M.encode(m)
             if list_counts:
-                segs.append({"size": [H, W], "counts": [int(c) for c in _runs(m)]})
+                segs.append({"size": [H, W], "counts": [int(c) for c in uncompressed_counts(m)]})
             else:
                 segs.append(rle)
         if polygon and o == 3:  # a square polygon instead of an RLE on every frame of object 3
@@ -137,7 +137,7 @@ def write_video_coco(root: str, json_path: str, frames_root: str, name_of, n: in
     return {vid: t}
 
 
-def _runs(mask: np.ndarray) -> list[int]:
+def uncompressed_counts(mask: np.ndarray) -> list[int]:
     """Uncompressed COCO RLE counts (column-major runs starting with background)."""
     flat = np.asarray(mask, np.uint8).flatten(order="F")
     runs, current, count = [], 0, 0

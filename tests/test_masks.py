@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from pycocotools import mask as mask_utils
 
 from pipeline import masks as M
+from tests.mask_layouts import uncompressed_counts
 
 
 def disc(h=60, w=80, cx=40, cy=30, r=20):
@@ -20,14 +21,7 @@ def test_rle_round_trip_and_uncompressed_counts():
     assert isinstance(rle["counts"], str) and rle["size"] == [60, 80]
     assert (M.decode(rle) == m).all()
     # uncompressed (list) counts, as in YouTube-VIS style JSON
-    flat = m.flatten(order="F").astype(np.uint8)
-    counts, cur, run = [], 0, 0
-    for v in flat:
-        if v != cur:
-            counts.append(run)
-            cur, run = v, 0
-        run += 1
-    counts.append(run)
+    counts = uncompressed_counts(m)
     assert (M.decode({"size": [60, 80], "counts": counts}) == m).all()
     assert M.area(rle) == int(m.sum())
 
