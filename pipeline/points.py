@@ -10,6 +10,9 @@ their centre (c + 0.5, r + 0.5).
 - `track_points`: AcademicVideoTrack's point per frame: the mask pixel that minimises a score mixing
   distance to the centroid, closeness to the boundary and the jump from the previous frame's point,
   so points stay inside, near the centre and do not flicker.
+
+Each takes a full-frame bool mask or a `masks.Crop` (a mask decoded straight to its bounding box,
+which is what the row builders pass: the work is then proportional to the object, not the frame).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from .masks import Crop
 
 # Standard deviation of the Gaussian as a fraction of the mask's bounding-box size per axis.
 GAUSSIAN_SIGMA_FRACTION = 0.1
@@ -47,11 +52,13 @@ def _distance_to_boundary(mask: np.ndarray) -> np.ndarray:
     return cv2.distanceTransform(padded, cv2.DIST_L2, 5)[1:-1, 1:-1]
 
 
-def crop(mask: np.ndarray) -> tuple[np.ndarray, int, int]:
+def crop(mask: np.ndarray | Crop) -> tuple[np.ndarray, int, int]:
     """The mask cut to its bounding box, and the box's (x0, y0): every measure here is taken on the
     crop (a distance transform over a 1080p frame for a 40-pixel object is most of the cost).
     Distances to the boundary are unchanged: outside the box the mask is empty, and the crop is
-    padded like the frame. Raises ValueError on an empty mask."""
+    padded like the frame. A `Crop` is already cut. Raises ValueError on an empty mask."""
+    if isinstance(mask, Crop):
+        return mask.mask, mask.x0, mask.y0
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if rows.size == 0:
         raise ValueError("empty mask has no point")
@@ -59,9 +66,9 @@ def crop(mask: np.ndarray) -> tuple[np.ndarray, int, int]:
     return mask[y0:y1, x0:x1], int(x0), int(y0)
 
 
-def interior_point(mask: np.ndarray) -> Point:
+def interior_point(mask: np.ndarray | Crop) -> Point:
     """The pixel furthest from the boundary (ties: nearest the centroid, then first in raster order)."""
-    if not mask.any():
+    if isinstance(mask, np.ndarray) and not mask.any():
         raise ValueError("empty mask has no interior point")
     mask, ox, oy = crop(mask)
     p = _interior_point(mask)
@@ -78,24 +85,22 @@ def _interior_point(mask: np.ndarray) -> Point:
     return Point(cols[i] + 0.5, rows[i] + 0.5, "interior")
 
 
-def gaussian_point(mask: np.ndarray, rng: np.random.Generator) -> Point:
+def gaussian_point(mask: np.ndarray | Crop, rng: np.random.Generator) -> Point:
     """One point from a Gaussian around the mask centre, always inside the mask."""
-    full = mask
     mask, ox, oy = crop(mask)
     ys, xs = np.nonzero(mask)
-    xs, ys = xs + ox, ys + oy
-    cx, cy = xs.mean() + 0.5, ys.mean() + 0.5
+    cx, cy = xs.mean() + 0.5 + ox, ys.mean() + 0.5 + oy
     sx = max(0.5, GAUSSIAN_SIGMA_FRACTION * (xs.max() - xs.min() + 1))
     sy = max(0.5, GAUSSIAN_SIGMA_FRACTION * (ys.max() - ys.min() + 1))
     draws = rng.normal(size=(GAUSSIAN_MAX_TRIES, 2))
     for dx, dy in draws:
         x, y = cx + dx * sx, cy + dy * sy
-        if inside(full, x, y):
+        if inside(mask, x - ox, y - oy):
             return Point(float(x), float(y), "gaussian")
-    return interior_point(full)
+    return interior_point(Crop(mask, ox, oy))
 
 
-def track_point(mask: np.ndarray, previous: tuple[float, float] | None) -> Point:
+def track_point(mask: np.ndarray | Crop, previous: tuple[float, float] | None) -> Point:
     """The frame's track point: near the centroid, away from the boundary, close to `previous`."""
     mask, ox, oy = crop(mask)
     row_counts, col_counts = mask.sum(axis=1), mask.sum(axis=0)
@@ -121,12 +126,12 @@ def track_point(mask: np.ndarray, previous: tuple[float, float] | None) -> Point
     return Point(float(px[i]), float(py[i]), "track")
 
 
-def track_points(masks: list[np.ndarray | None]) -> list[Point | None]:
+def track_points(masks: list[np.ndarray | Crop | None]) -> list[Point | None]:
     """Track points for consecutive sampled frames (None where the object is not visible)."""
     out: list[Point | None] = []
     previous = None
     for mask in masks:
-        if mask is None or not mask.any():
+        if mask is None or isinstance(mask, np.ndarray) and not mask.any():
             out.append(None)
             continue
         p = track_point(mask, previous)

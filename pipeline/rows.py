@@ -141,14 +141,14 @@ def integer_ids(objects: list[TrackedObject]) -> list[int]:
     return ids
 
 
-def decode(record: VideoRecord, obj: TrackedObject, frame: int, rle: dict, full: bool = True) -> np.ndarray | None:
-    """A sampled frame's mask (with `full`; else only check it); a malformed RLE is a SourceError
-    naming the annotation file."""
+def decode(record: VideoRecord, obj: TrackedObject, frame: int, rle: dict, full: bool = True) -> M.Crop | None:
+    """A sampled frame's mask cut to its box, None when empty (with `full`; else only check it); a
+    malformed RLE is a SourceError naming the annotation file."""
     try:
         if not full:
             M.check_runs(rle)
             return None
-        return M.decode(rle)
+        return M.decode_crop(rle)
     except ValueError as e:
         where = record.video.input_files[0] if record.video.input_files else record.video.path
         raise SourceError(where, f"object {obj.object_id}, frame {frame}: {e}") from None
@@ -167,7 +167,7 @@ def object_tracks(record: VideoRecord, sampled: list[SampledFrame]) -> tuple[lis
             mask = None
             if ann.rle is not None:  # a sampled frame's RLE is checked even where it reads as empty
                 mask = decode(record, obj, s.frame, ann.rle, full=ann.visible)
-            if ann.visible and (mask is None or not mask.any()):
+            if ann.visible and mask is None:
                 rejects.append(
                     Reject(v.source, v.split, v.video_id, "frame", "points", "empty mask on a visible frame",
                            "point marked occluded", obj.object_id, s.frame)

@@ -26,6 +26,40 @@ def test_rle_round_trip_and_uncompressed_counts():
     assert M.area(rle) == int(m.sum())
 
 
+@st.composite
+def sparse_masks(draw):
+    """Masks of a few rectangles and stray pixels: objects at the frame's edges, several parts,
+    and empty masks."""
+    h, w = draw(st.integers(1, 40)), draw(st.integers(1, 40))
+    m = np.zeros((h, w), bool)
+    for _ in range(draw(st.integers(0, 3))):
+        y0, x0 = draw(st.integers(0, h - 1)), draw(st.integers(0, w - 1))
+        m[y0 : y0 + draw(st.integers(1, h)), x0 : x0 + draw(st.integers(1, w))] = True
+    for _ in range(draw(st.integers(0, 3))):
+        m[draw(st.integers(0, h - 1)), draw(st.integers(0, w - 1))] = True
+    return m
+
+
+@settings(max_examples=300, deadline=None)
+@given(m=sparse_masks(), as_list=st.booleans())
+def test_decode_crop_is_the_mask_cut_to_its_box(m, as_list):
+    rle = M.encode(m)
+    if as_list:
+        rle = {"size": rle["size"], "counts": uncompressed_counts(m)}
+    c = M.decode_crop(rle)
+    if not m.any():
+        assert c is None
+        return
+    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+    assert (c.y0, c.x0) == (rows[0], cols[0])
+    assert (c.mask == m[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]).all()
+
+
+def test_decode_crop_refuses_runs_that_do_not_cover_the_frame():
+    with pytest.raises(ValueError, match="cover 5 pixels"):
+        M.decode_crop({"size": [3, 3], "counts": [2, 3]})
+
+
 def test_mask_box_is_tight_and_exclusive():
     m = np.zeros((10, 10), bool)
     m[2:5, 3:8] = True

@@ -2,6 +2,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline import masks as M
 from pipeline import points as P
 
 
@@ -88,3 +89,13 @@ def test_track_point_prefers_previous_on_a_plateau():
     left = P.track_point(m, (90.0, 20.0))
     right = P.track_point(m, (110.0, 20.0))
     assert left.x < right.x
+
+
+@settings(max_examples=100, deadline=None)
+@given(m=masks(), seed=st.integers(0, 2**32 - 1))
+def test_a_decoded_crop_gives_the_full_masks_points(m, seed):
+    """Rows pass masks decoded straight to their box (`masks.decode_crop`): same points as the frame."""
+    c = M.decode_crop(M.encode(m))
+    assert P.track_point(c, (3.0, 4.0)) == P.track_point(m, (3.0, 4.0))
+    assert P.gaussian_point(c, np.random.default_rng(seed)) == P.gaussian_point(m, np.random.default_rng(seed))
+    assert P.interior_point(c) == P.interior_point(m)
