@@ -43,7 +43,7 @@ from . import checks
 from .config import BuildConfig
 from .errors import ConfigError, SourceError, TransientError
 from .manifest import HashCache, code_version, describe_input, now_iso
-from .process import VideoResult, process_video_cached
+from .process import UNSEEN, VideoResult, process_video_cached
 from .rejects import REJECT_SCHEMA, Reject
 from .rows import POINT_DATASET, TRACK_DATASET
 from .sampling import check_rate
@@ -347,9 +347,13 @@ def summarise(cfg: BuildConfig, results: list[VideoResult], rejects: list[Reject
     for spec in cfg.sources:
         rs = [r for r in results if r.source == spec.name and r.split == spec.split]
         tracks = [t for r in rs for t in r.tracks]
+        per_video = sorted(len(r.point_rows) + len(r.track_rows) for r in rs)
         per_source[f"{spec.name}/{spec.split}"] = {
             "videos": len(rs), "videos_ok": sum(r.ok for r in rs), "objects": sum(r.n_objects for r in rs),
+            "objects_unseen": sum(x.reason == UNSEEN for r in rs for x in r.rejects),
             "tracks_kept": sum(t["kept"] for t in tracks), "tracks_dropped": sum(not t["kept"] for t in tracks),
+            "rows_per_video": {"min": per_video[0], "median": per_video[len(per_video) // 2], "max": per_video[-1]}
+            if per_video else None,
             "point_rows": sum(len(r.point_rows) for r in rs), "track_rows": sum(len(r.track_rows) for r in rs),
             "videos_written": sum(len(r.videos) for r in rs), "cached_videos": sum(r.cached for r in rs),
         }
@@ -376,9 +380,13 @@ def format_summary(summary: dict) -> str:
         if s.get("carried_over"):
             lines.append(f"  {key}: kept from an earlier build (not rebuilt now)")
             continue
-        lines.append(f"  {key}: {s['videos_ok']}/{s['videos']} videos ok, {s['objects']} objects, tracks kept "
-                     f"{s['tracks_kept']} dropped {s['tracks_dropped']}, rows {s['point_rows']} point + "
-                     f"{s['track_rows']} track" + (f" ({s['cached_videos']} videos reused)" if s["cached_videos"] else ""))
+        scored = s["tracks_kept"] + s["tracks_dropped"]
+        unseen = f" ({s['objects_unseen']} never visible on a sampled frame)" if s.get("objects_unseen") else ""
+        per_video = s.get("rows_per_video")
+        spread = f"; rows per video {per_video['min']}..{per_video['max']} (median {per_video['median']})" if per_video else ""
+        lines.append(f"  {key}: {s['videos_ok']}/{s['videos']} videos ok, {s['objects']} objects{unseen}, "
+                     f"objects kept {s['tracks_kept']}/{scored} scored, rows {s['point_rows']} point + "
+                     f"{s['track_rows']} track{spread}" + (f" ({s['cached_videos']} videos reused)" if s["cached_videos"] else ""))
     lines.append(f"  shards: {summary['shards']}; rows: " + ", ".join(f"{k} {v}" for k, v in summary["rows"].items()))
     lines += [f"    {os.path.join(summary['out'], path)}" for path in summary.get("shard_files", [])]
     if summary.get("videos_mode") == "encode":

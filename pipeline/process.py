@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import pyarrow as pa
 
@@ -179,7 +179,8 @@ def _process(ref: VideoRef, cfg: BuildConfig, progress: _Progress) -> VideoResul
 
     progress.stage = "rows"
     tasks = tuple(load_manifest(ref.source).get("tasks") or ())
-    settings = RowSettings(cfg.sampling_fps, cfg.seed, cfg.max_clip_seconds, cfg.track_clip_seconds, tasks)
+    settings = RowSettings(sampling_fps=cfg.sampling_fps, seed=cfg.seed, max_clip_seconds=cfg.max_clip_seconds,
+                           max_track_seconds=cfg.track_clip_seconds, tasks=tasks)
     layout = make_layout(record, sampled, settings)
     tracks, rej = object_tracks(record, sampled)
     res.rejects += rej
@@ -242,6 +243,7 @@ def _segment_and_filter(record: VideoRecord, sampled, cfg: BuildConfig, res: Vid
     a dropped object then give no rows, see `rows`)."""
     v = record.video
     boxes = sampled_boxes(record, sampled)
+    _leave_out_unseen(record, boxes, res)
     indices = [s.frame for s in sampled]
     frames = read_frames(v, indices)
     frames_cache.update(zip(indices, frames))
@@ -256,10 +258,10 @@ def _segment_and_filter(record: VideoRecord, sampled, cfg: BuildConfig, res: Vid
         res.tracks.append({"object_id": o.object_id, "kept": score.kept, "mean_iou": score.mean_iou,
                            "n_frames": score.n_frames, "reprompts": n_re, "label": o.category})
         if not score.kept:
-            reason = "no visible box on a sampled frame" if score.n_frames == 0 else "mean mask/box IoU below threshold"
-            res.rejects.append(Reject(v.source, v.split, v.video_id, "track", "filter", reason,
+            res.rejects.append(Reject(v.source, v.split, v.video_id, "track", "filter", "mean mask/box IoU below threshold",
                                       f"mean IoU {score.mean_iou:.3f} < {cfg.min_track_iou} over {score.n_frames} frames",
                                       o.object_id))
+            record.filtered[o.object_id] = frozenset(o.visible_frames())
             continue
         # Keep only the sampled frames, now carrying masks: rows read nothing else.
         frames_out = {}
@@ -272,6 +274,30 @@ def _segment_and_filter(record: VideoRecord, sampled, cfg: BuildConfig, res: Vid
         o.frames = frames_out
         kept.append(o)
     record.objects = kept
+
+
+UNSEEN = "not visible on a sampled frame"
+
+
+def _leave_out_unseen(record: VideoRecord, boxes: dict[str, dict[int, tuple]], res: VideoResult) -> None:
+    """Box objects never visible on a sampled frame are in no answer (counts and tracks are taken
+    on the sampled frames): they leave the record and its queries instead of being scored, so that
+    they cannot count as dropped tracks. Each is reported; a query left with no object goes too."""
+    v = record.video
+    unseen = {o.object_id for o in record.objects if o.kind == "box" and not boxes[o.object_id]}
+    if not unseen:
+        return
+    for oid in sorted(unseen):
+        res.rejects.append(Reject(v.source, v.split, v.video_id, "track", "sample", UNSEEN,
+                                  "in no answer; not scored", oid))
+    record.objects = [o for o in record.objects if o.object_id not in unseen]
+    queries = []
+    for q in record.all_queries():
+        ids = tuple(i for i in q.object_ids if i not in unseen)
+        if q.object_ids and not ids:
+            continue
+        queries.append(replace(q, object_ids=ids))
+    record.queries = queries
 
 
 # -- resumable work -------------------------------------------------------------------------------

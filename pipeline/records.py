@@ -147,6 +147,9 @@ class VideoRecord:
     dropped: list[Dropped] = field(default_factory=list)
     queries: list[Query] | None = None  # None: one category query per category of the objects
     png_masks: PngMasks | None = None
+    # Objects the track filter dropped -> the source frames on which they are visible. A query over
+    # one of them keeps its rows only over times where none of them is visible (see `rows`).
+    filtered: dict[str, frozenset[int]] = field(default_factory=dict)
 
     def all_queries(self) -> list[Query]:
         """The record's queries (its own, else one per category of its objects)."""

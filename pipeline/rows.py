@@ -17,8 +17,10 @@ Molmo2's loaders read each row exactly (docs/MOLMO2.md):
   query over all its objects (none for a no-target query); task `single_point_track`: one row per object, queried by
   its first visible point in the clip. `frame` and `time` count from the clip's start, with
   `frame == time * fps` (Molmo2's parser maps times to frames that way).
-A query any of whose tracks was dropped upstream gives no rows: its count and tracks would be
-wrong. Such queries are reported as rejects. Every row carries `query_type` (category, referring,
+A query one of whose tracks was dropped upstream (`record.filtered`) keeps only what stays true:
+point rows over the stretches of each window in which that object is not visible on a sampled
+frame (at least `min_partial_seconds`, with their own clip_start/end_time), and track rows for the
+clips in which it is never visible. What is left out is reported as a rejects row. Every row carries `query_type` (category, referring,
 reasoning, no_target; point for single_point_track).
 """
 
@@ -67,6 +69,8 @@ class RowSettings:
     max_clip_seconds: float = 63.0
     max_track_seconds: float = 64.0
     tasks: tuple[str, ...] = ("track", "point_count", "single_point_track")
+    # Shortest point-row clip kept between the visible times of an object whose track was dropped.
+    min_partial_seconds: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -184,21 +188,35 @@ def _xy100(p: P.Point, width: int, height: int) -> dict:
     return {"x": 100.0 * p.x / width, "y": 100.0 * p.y / height}
 
 
-def _query_tracks(record: VideoRecord, tracks: list[ObjectTrack], v, rejects: list[Reject], dataset: str):
-    """(query index, query, its tracks) for each query whose objects all kept their tracks.
+def _query_tracks(record: VideoRecord, tracks: list[ObjectTrack], sampled: list[SampledFrame]):
+    """(query index, query, its kept tracks, blocked steps) for each query.
 
-    A query naming an object that has no track (dropped by the IoU filter) gives no rows: its count
-    and tracks would be wrong. That is reported as a reject."""
+    `blocked` holds the sampled steps on which an object of the query that lost its track (dropped
+    by the IoU filter, `record.filtered`) is visible: at those times the query's count and tracks
+    would miss it, so rows are made only over times without such a step."""
     by_id = {t.obj.object_id: t for t in tracks}
     out = []
     for qi, q in enumerate(record.all_queries()):
-        missing = [oid for oid in q.object_ids if oid not in by_id]
-        if missing:
-            rejects.append(Reject(v.source, v.split, v.video_id, "row", "rows", "query has a dropped track",
-                                  f"{dataset} rows of {q.text!r} would miss object(s) {', '.join(missing[:5])}"))
-            continue
-        out.append((qi, q, [by_id[oid] for oid in q.object_ids]))
+        blocked: set[int] = set()
+        for oid in q.object_ids:
+            if oid not in by_id:
+                seen = record.filtered.get(oid, frozenset())
+                blocked |= {step for step, s in enumerate(sampled) if s.frame in seen}
+        out.append((qi, q, [by_id[oid] for oid in q.object_ids if oid in by_id], blocked))
     return out
+
+
+def _runs(steps: list[int], blocked: set[int]) -> list[list[int]]:
+    """`steps` cut at every blocked step into the maximal runs of unblocked ones."""
+    runs, cur = [], []
+    for step in steps:
+        if step in blocked:
+            if cur:
+                runs.append(cur)
+            cur = []
+        else:
+            cur.append(step)
+    return runs + ([cur] if cur else [])
 
 
 def point_rows(
@@ -213,9 +231,9 @@ def point_rows(
     if "point_count" not in settings.tasks or not sampled:
         return rows, rejects
     queries = []
-    for qi, q, group in _query_tracks(record, tracks, v, rejects, POINT_DATASET):
+    for qi, q, group, blocked in _query_tracks(record, tracks, sampled):
         if q.countable:
-            queries.append((qi, q, group))
+            queries.append((qi, q, group, blocked))
         else:
             rejects.append(Reject(v.source, v.split, v.video_id, "row", "rows", "query not exhaustively annotated",
                                   f"no AcademicVideoPoint row for {q.text!r}: the source does not label every one, "
@@ -226,31 +244,56 @@ def point_rows(
         start = w * clip_len
         end = min(start + clip_len, layout.duration)
         window = [i for i, s in enumerate(sampled) if start - 1e-6 <= s.time < start + clip_len - 1e-6]
-        for qi, q, group in queries:
+        for qi, q, group, blocked in queries:
             row_id = f"{v.source}/{v.split}/{v.video_id}/points/{w:03d}-{qi:03d}"
-            firsts = []  # (time, point)
-            for t in group:
-                step = next((s for s in t.visible_steps() if s in window), None)
-                if step is None:
-                    continue
-                ann = t.obj.frames[sampled[step].frame]
-                rng = stable_rng(settings.seed, v.source, v.video_id, t.obj.object_id, step)
-                firsts.append((sampled[step].time, P.gaussian_point(decode(record, t.obj, sampled[step].frame, ann.rle), rng)))
-            if not firsts and q.object_ids:
-                continue  # its objects are not seen in this window (a no-target query asks anyway)
-            times = sorted({tm for tm, _ in firsts})
-            per_time = [sorted((_xy100(p, layout.width, layout.height) for tm, p in firsts if tm == t),
-                               key=lambda d: (d["x"], d["y"])) for t in times]
-            row = {
-                "id": row_id, "subset": v.source, "video_name": v.video_id, "dataset": v.source,
-                "count": len(firsts), "timestamps": times, "points": per_time, "category": q.text,
-                "video_duration": layout.duration, "clip_start_time": float(start), "clip_end_time": float(end),
-                "video_path": layout.point_video, "source": v.source, "query_type": q.type,
-            }
-            row["question"] = Q.point_question(q.text, v.split, stable_rng(settings.seed, row_id, "question"))
-            row["answer"] = T.point_answer(row)
-            rows.append(row)
+            if not blocked.intersection(window):
+                spans = [(window, start, end, row_id)]
+            else:  # the times between visible frames of a dropped object, each long enough
+                spans = []
+                for j, run in enumerate(_runs(window, blocked)):
+                    after = next((b for b in sorted(blocked) if b > run[-1]), None)
+                    a = start if run[0] == window[0] else sampled[run[0]].time
+                    b = sampled[after].time if after is not None else end
+                    if b - a >= settings.min_partial_seconds - 1e-6:
+                        spans.append((run, a, b, f"{row_id}-{j:02d}"))
+                rejects.append(Reject(v.source, v.split, v.video_id, "row", "rows", "query has a dropped track",
+                                      f"{POINT_DATASET} {q.text!r}, window {w}: "
+                                      f"{len(blocked.intersection(window))} times with a dropped object left out; "
+                                      f"{len(spans)} rows over the rest"))
+            for steps, a, b, rid in spans:
+                row = _point_row(record, sampled, layout, settings, q, group, steps, a, b, rid)
+                if row is not None:
+                    rows.append(row)
     return rows, rejects
+
+
+def _point_row(record: VideoRecord, sampled, layout: Layout, settings: RowSettings, q, group: list[ObjectTrack],
+               steps: list[int], start: float, end: float, row_id: str) -> dict | None:
+    """The row over the sampled `steps` of clip [start, end): one point per object of the query at
+    its first visible step; None when none is seen (a no-target query asks anyway)."""
+    v = record.video
+    firsts = []  # (time, point)
+    for t in group:
+        step = next((s for s in t.visible_steps() if s in steps), None)
+        if step is None:
+            continue
+        ann = t.obj.frames[sampled[step].frame]
+        rng = stable_rng(settings.seed, v.source, v.video_id, t.obj.object_id, step)
+        firsts.append((sampled[step].time, P.gaussian_point(decode(record, t.obj, sampled[step].frame, ann.rle), rng)))
+    if not firsts and q.object_ids:
+        return None
+    times = sorted({tm for tm, _ in firsts})
+    per_time = [sorted((_xy100(p, layout.width, layout.height) for tm, p in firsts if tm == t),
+                       key=lambda d: (d["x"], d["y"])) for t in times]
+    row = {
+        "id": row_id, "subset": v.source, "video_name": v.video_id, "dataset": v.source,
+        "count": len(firsts), "timestamps": times, "points": per_time, "category": q.text,
+        "video_duration": layout.duration, "clip_start_time": float(start), "clip_end_time": float(end),
+        "video_path": layout.point_video, "source": v.source, "query_type": q.type,
+    }
+    row["question"] = Q.point_question(q.text, v.split, stable_rng(settings.seed, row_id, "question"))
+    row["answer"] = T.point_answer(row)
+    return row
 
 
 def _trajectories(sampled, layout: Layout, clip: Clip, group: list[ObjectTrack]) -> tuple[list[dict], list[int]]:
@@ -286,7 +329,7 @@ def track_rows(
     v = record.video
     rows, rejects = [], []
     fps = settings.sampling_fps
-    queries = _query_tracks(record, tracks, v, rejects, TRACK_DATASET) if "track" in settings.tasks else []
+    queries = _query_tracks(record, tracks, sampled) if "track" in settings.tasks else []
     for clip in layout.clips:
         base = {
             "video": clip.name, "video_path": layout.track_video(clip), "video_source": v.source,
@@ -295,7 +338,11 @@ def track_rows(
             "start_frame": clip.start, "end_frame": clip.stop - 1, "clip_start_time": clip.start / fps,
             "clip_end_time": clip.stop / fps, "source_video": v.video_id, "source_fps": float(v.fps),
         }
-        for qi, q, group in queries:
+        for qi, q, group, blocked in queries:
+            if any(clip.start <= layout.step_k[b] < clip.stop for b in blocked):
+                rejects.append(Reject(v.source, v.split, v.video_id, "row", "rows", "query has a dropped track",
+                                      f"{TRACK_DATASET} {q.text!r}, clip {clip.name}: a dropped object is visible in it"))
+                continue
             traj, source_frames = _trajectories(sampled, layout, clip, group)
             if not _visible_in(traj):
                 continue

@@ -37,7 +37,8 @@ def test_layout_and_counts(built):
         "AcademicVideoTrack/sav/train-00000-of-00001.parquet",
     ]
     s = summary["sources"]
-    assert s["sav/train"] == {"videos": 1, "videos_ok": 1, "objects": 3, "tracks_kept": 3, "tracks_dropped": 0,
+    assert s["sav/train"] == {"videos": 1, "videos_ok": 1, "objects": 3, "objects_unseen": 0, "tracks_kept": 3,
+                              "tracks_dropped": 0, "rows_per_video": {"min": 3, "median": 3, "max": 3},
                               "point_rows": 0, "track_rows": 3, "videos_written": 1, "cached_videos": 0}
     assert s["mot/train"]["tracks_kept"] == 4 and s["mot/train"]["tracks_dropped"] == 1
     assert s["mot/train"]["point_rows"] == 1 and s["mot/train"]["track_rows"] == 1

@@ -93,10 +93,33 @@ def test_queries_over_a_dropped_track_give_no_rows():
     assert row["task"] == "track" and row["obj_id"] == [7] and row["mask_id"] == ["7"]
     assert len(row["frame_trajectories"]) == len(sampled) == 20
     record.queries = record.all_queries()  # fixed before the filter runs, as process_video does
+    record.filtered = {"7": frozenset(record.objects[0].visible_frames())}
     record.objects = []  # the filter dropped the cat's only track
     for make in (track_rows, point_rows):
         rows, rejects = make(record, sampled, [], s, layout)
         assert rows == [] and rejects[0].reason == "query has a dropped track"
+
+
+def test_a_dropped_track_leaves_the_rows_over_times_it_is_not_seen():
+    """Cat 8 (dropped by the filter) is visible from 70 to 80 s only: the "cat" rows stay wherever
+    it is not, and never count or track cat 7 alone where cat 8 is seen."""
+    record = long_record(seconds=150)
+    record.objects.append(TrackedObject("8", "mask", category="cat"))
+    record.queries = record.all_queries()
+    record.objects.pop()  # the filter dropped 8
+    record.filtered = {"8": frozenset(range(140, 160))}  # frames at 2 fps: 70..80 s
+    sampled, tracks, s, layout = prepare(record, tasks=("track", "point_count"))
+    rows, rejects = point_rows(record, sampled, tracks, s, layout)
+    # windows 0-63 and 126-150 are whole; 63-126 loses 70-80 s: 63-70 (cat 7 hidden until 70: no
+    # row) and 80-126 (cat 7 seen at 80)
+    assert [(r["clip_start_time"], r["clip_end_time"], r["count"], r["timestamps"]) for r in rows] == [
+        (0.0, 63.0, 1, [0.0]), (80.0, 126.0, 1, [80.0]), (126.0, 150.0, 1, [126.0])]
+    assert T.parse(rows[1]["answer"])[0].frames[0].time == 0.0  # relative to its own clip start
+    assert [r.reason for r in rejects] == ["query has a dropped track"]
+    rows, rejects = track_rows(record, sampled, tracks, s, layout)
+    # track clips are 0-64, 64-128, 128-150 s: the middle one shows cat 8
+    assert [r["clip"] for r in rows] == ["vid_clip000", "vid_clip002"]
+    assert [r.reason for r in rejects] == ["query has a dropped track"] and "vid_clip001" in rejects[0].detail
 
 
 def test_odd_frame_sizes_are_padded_to_even_for_h264():
