@@ -30,7 +30,15 @@ from pipeline.errors import SourceError
 from pipeline.masks import clip_box
 from pipeline.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
 
-from .base import Converter, VideoRef, check, parse_numbers, read_text, require_dir, source_path
+from .base import (
+    Converter,
+    VideoRef,
+    check,
+    parse_numbers,
+    read_text,
+    require_dir,
+    source_path,
+)
 
 PEDESTRIAN = 1
 DISTRACTORS = {2: "person on vehicle", 7: "static person", 8: "distractor", 12: "reflection"}
@@ -41,33 +49,58 @@ DEFAULT_MIN_VISIBILITY = 0.25
 
 
 class MotConverter(Converter):
+    """MOTChallenge, and through class attributes its dialects (SportsMOT, DanceTrack, SoccerNet,
+    TeamTrack): where the sequences are, how frames are named, and what the objects are called."""
+
     name = "mot"
     kind = "box"
     OPTIONS = {"min_visibility": ((float, int), DEFAULT_MIN_VISIBILITY,
                                   "a box is visible when its visibility column is at least this")}
+    label = "person"  # every kept object's category (the dataset's own word for what it annotates)
+    frame_digits: tuple[int, ...] = (6,)  # zero padding of the 1-based frame names; the first that exists
+    video_file: str | None = None  # a video beside gt/ instead of frames (TeamTrack's img1.mp4)
+    side_files: tuple[str, ...] = ()  # more per-sequence files load() reads (SoccerNet's gameinfo.ini)
+
+    def sequences(self, root: str, split: str) -> list[tuple[str, Path]]:
+        """(video id, folder) of each sequence of the split: `<root>/<split>/<seq>/`."""
+        split_dir = os.path.join(root, split)
+        require_dir(split_dir, f"{self.name} split '{split}'")
+        return [(seq.name, seq) for seq in sorted(p for p in Path(split_dir).iterdir() if p.is_dir())]
 
     def discover(self, root: str, split: str) -> list[VideoRef]:
-        split_dir = os.path.join(root, split)
-        require_dir(split_dir, f"MOTChallenge split '{split}'")
         refs = []
-        for seq in sorted(p for p in Path(split_dir).iterdir() if p.is_dir()):
-            ini, gt = seq / "seqinfo.ini", seq / "gt" / "gt.txt"
-            refs.append(self._ref(root, split, seq.name, seq, [ini, gt]))
+        for video_id, seq in self.sequences(root, split):
+            files = [seq / "seqinfo.ini", seq / "gt" / "gt.txt", *(seq / f for f in self.side_files)]
+            refs.append(self._ref(root, split, video_id, seq, files))
         return refs
 
-    def load(self, ref: VideoRef) -> VideoRecord:
-        ini_path, gt_path = ref.files
-        source_path(ref.location, ref.root)
-        info = read_seqinfo(ini_path, ref.root)
+    def _frames(self, ref: VideoRef, info: dict) -> dict:
+        """The Video fields that say where the pixels are."""
+        if self.video_file:
+            path = os.path.join(ref.location, self.video_file)
+            source_path(path, ref.root)
+            return {"video_file": path}
         frames_dir = os.path.join(ref.location, info["imDir"])
         require_dir(frames_dir, "image")
         source_path(frames_dir, ref.root)
+        digits = next((d for d in self.frame_digits
+                       if os.path.exists(os.path.join(frames_dir, f"{1:0{d}d}{info['imExt']}"))), self.frame_digits[0])
+        files = tuple(f"{i:0{digits}d}{info['imExt']}" for i in range(1, info["seqLength"] + 1))
+        return {"frames_dir": frames_dir, "frame_files": files}
+
+    def labels(self, ref: VideoRef, track_ids: list[int]) -> tuple[dict[int, str], list[Dropped]]:
+        """Each track's category, and the tracks that have none (left out, with the reason)."""
+        return {t: self.label for t in track_ids}, []
+
+    def load(self, ref: VideoRef) -> VideoRecord:
+        ini_path, gt_path = ref.files[:2]
+        source_path(ref.location, ref.root)
+        info = read_seqinfo(ini_path, ref.root)
         n = info["seqLength"]
-        frame_files = tuple(f"{i:06d}{info['imExt']}" for i in range(1, n + 1))
         video = Video(
             source=ref.source, split=ref.split, video_id=ref.video_id, width=info["imWidth"],
             height=info["imHeight"], n_frames=n, fps=info["frameRate"], annotation_fps=info["frameRate"],
-            frames_dir=frames_dir, frame_files=frame_files, input_files=ref.files, root=ref.root,
+            input_files=ref.files, root=ref.root, **self._frames(ref, info),
         )
         rows, dropped = parse_gt(gt_path, ref.root, n)
         if not rows:
@@ -77,8 +110,10 @@ class MotConverter(Converter):
         by_track: dict[int, list[GtRow]] = defaultdict(list)
         for r in rows:
             by_track[r.track].append(r)
+        labels, unlabelled = self.labels(ref, sorted(by_track))
+        dropped += unlabelled
         objects = []
-        for tid in sorted(by_track):
+        for tid in sorted(t for t in by_track if t in labels):
             track_rows = by_track[tid]
             classes = {r.cls for r in track_rows}
             if classes != {PEDESTRIAN}:
@@ -93,7 +128,7 @@ class MotConverter(Converter):
                                        str(tid), file=gt_path))
             if not kept:
                 continue
-            obj = TrackedObject(object_id=str(tid), kind="box", category="person")
+            obj = TrackedObject(object_id=str(tid), kind="box", category=labels[tid])
             for r in kept:
                 box, problem = _box(r, video.width, video.height)
                 if problem:
@@ -185,3 +220,71 @@ def _bad_row(frame, track, conf, cls, vis, n_frames) -> str | None:
     if n_frames is not None and not 1 <= frame <= n_frames:
         return f"frame {int(frame)} outside 1..{n_frames} (seqLength): row left out"
     return None
+
+
+# -- dialects ----------------------------------------------------------------------------------------
+
+class SportsMotConverter(MotConverter):
+    """SportsMOT (`dataset/{train,val,test}/<seq>/`): `", "` separators, track ids from 0, every row
+    `1, 1, 1` in the last columns; players of basketball, football and volleyball."""
+
+    name = "sportsmot"
+    label = "player"
+
+
+class DanceTrackConverter(MotConverter):
+    """DanceTrack (`dancetrack/{train,val,test}/dancetrackNNNN/`): 8-digit frame names, dancers."""
+
+    name = "dancetrack"
+    label = "dancer"
+    frame_digits = (8, 6)
+
+
+class TeamTrackConverter(MotConverter):
+    """TeamTrack's MOT variant (`teamtrack-mot/<sport_view>/<split>/<seq>/`): an empty `img1/` and
+    the frames in `img1.mp4`, decoded at the sampled frames only. Video ids are `<sport_view>/<seq>`."""
+
+    name = "teamtrack"
+    label = "player"
+    video_file = "img1.mp4"
+
+    def sequences(self, root: str, split: str) -> list[tuple[str, Path]]:
+        require_dir(root, "TeamTrack root")
+        found = [(f"{view.name}/{seq.name}", seq) for view in sorted(Path(root).iterdir()) if view.is_dir()
+                 for seq in sorted((view / split).glob("*")) if seq.is_dir()]
+        if not found:
+            raise SourceError(root, f"no <sport_view>/{split}/<sequence>/ folders (teamtrack-mot layout)")
+        return found
+
+
+ROLE_WORDS = {"goalkeepers": "goalkeeper", "players": "player", "referees": "referee"}
+
+
+class SoccerNetConverter(MotConverter):
+    """SoccerNet tracking (`tracking/{train,test,challenge}/SNMOT-NNN/`): 10-column gt rows (the last
+    three -1), and each track's role in `gameinfo.ini` (`trackletID_<id>= <role>;<jersey or side>`):
+    "player team left", "goalkeeper team right", "referee", "ball". The role is the label; the
+    plural spelling some files use ("goalkeepers team left") is read as the singular."""
+
+    name = "soccernet"
+    label = "player"
+    side_files = ("gameinfo.ini",)
+
+    def labels(self, ref: VideoRef, track_ids: list[int]) -> tuple[dict[int, str], list[Dropped]]:
+        path = ref.files[2]
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string(read_text(path, root=ref.root))
+        except configparser.Error as e:
+            raise SourceError(path, f"unreadable gameinfo ({str(e).splitlines()[0]})") from None
+        roles = {}
+        for section in parser.sections():
+            for key, value in parser[section].items():
+                if key.startswith("trackletid_") and key[11:].isdigit():
+                    role = " ".join(ROLE_WORDS.get(w, w) for w in value.split(";")[0].lower().split())
+                    if role:
+                        roles[int(key[11:])] = role
+        labels = {t: roles[t] for t in track_ids if t in roles}
+        missing = [Dropped("no role in gameinfo.ini", f"track {t} has no trackletID_{t} entry", str(t), file=path)
+                   for t in track_ids if t not in roles]
+        return labels, missing

@@ -15,7 +15,8 @@ from pipeline.errors import ConfigError
 from .base import Converter
 from .burst import BurstConverter
 from .lasot import LasotConverter
-from .mot import MotConverter
+from .mot import (DanceTrackConverter, MotConverter, SoccerNetConverter, SportsMotConverter,
+                  TeamTrackConverter)
 from .palette import (LvosConverter, MoseConverter, RefDavis17Converter, RefYoutubeVosConverter,
                       VipsegConverter)
 from .refvos import MevisConverter, RevosConverter
@@ -37,6 +38,10 @@ SOURCES: dict[str, type[Converter]] = {
     "lvos": LvosConverter,
     "mose": MoseConverter,
     "vipseg": VipsegConverter,
+    "sportsmot": SportsMotConverter,
+    "dancetrack": DanceTrackConverter,
+    "teamtrack": TeamTrackConverter,
+    "soccernet": SoccerNetConverter,
 }
 
 MANIFEST_DIR = Path(__file__).resolve().parent.parent / "data_manifests"

@@ -64,3 +64,38 @@ def lasot_sequence(root: str, cls: str, name: str, seconds: float, sentence: str
                            ("out_of_view.txt", ",".join(oov)), ("nlp.txt", sentence)):
         with open(os.path.join(seq, fname), "w") as f:
             f.write(content)
+
+
+def paint_boxes(folder: str, n: int, width: int, height: int, boxes: dict[int, list[tuple]], digits: int = 6,
+                start: int = 1) -> None:
+    """Frames for a real ground truth: each frame's boxes `(track, x0, y0, x1, y1)` (0-based pixels)
+    painted as filled ellipses in a colour per track over a grey noise background, so that a
+    segmenter finds an object that fills its box."""
+    import numpy as np
+
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(0)
+    noise = (rng.normal(128, 12, (height, width, 3))).clip(0, 255).astype(np.uint8)
+    for i in range(n):
+        img = noise.copy()
+        for track, x0, y0, x1, y1 in boxes.get(i, []):
+            cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, max(1.0, (x1 - x0) / 2), max(1.0, (y1 - y0) / 2)
+            r0, r1 = max(0, int(y0)), min(height, int(np.ceil(y1)))
+            c0, c1 = max(0, int(x0)), min(width, int(np.ceil(x1)))
+            if r1 <= r0 or c1 <= c0:
+                continue
+            yy, xx = np.mgrid[r0:r1, c0:c1]
+            inside = ((xx + 0.5 - cx) / rx) ** 2 + ((yy + 0.5 - cy) / ry) ** 2 <= 1
+            colour = np.array([(track * 67) % 200 + 40, (track * 131) % 200 + 40, (track * 29) % 200 + 40], np.uint8)
+            img[r0:r1, c0:c1][inside] = colour
+        Image.fromarray(img).save(os.path.join(folder, f"{i + start:0{digits}d}.jpg"), quality=90)
+
+
+def mot_boxes(gt_path: str) -> dict[int, list[tuple]]:
+    """{0-based frame: [(track, x0, y0, x1, y1)]} of a MOTChallenge gt.txt (any separator)."""
+    out: dict[int, list[tuple]] = {}
+    for line in open(gt_path).read().splitlines():
+        if line.strip():
+            v = [float(x) for x in line.replace(" ", "").split(",")]
+            out.setdefault(int(v[0]) - 1, []).append((int(v[1]), v[2] - 1, v[3] - 1, v[2] - 1 + v[4], v[3] - 1 + v[5]))
+    return out
