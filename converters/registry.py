@@ -15,10 +15,8 @@ from pipeline.errors import ConfigError
 from .base import Converter
 from .burst import BurstConverter
 from .lasot import LasotConverter
-from .mot import (DanceTrackConverter, MotConverter, SoccerNetConverter, SportsMotConverter,
-                  TeamTrackConverter)
-from .palette import (LvosConverter, MoseConverter, RefDavis17Converter, RefYoutubeVosConverter,
-                      VipsegConverter)
+from .mot import DanceTrackConverter, MotConverter, SoccerNetConverter, SportsMotConverter, TeamTrackConverter
+from .palette import LvosConverter, MoseConverter, RefDavis17Converter, RefYoutubeVosConverter, VipsegConverter
 from .refvos import MevisConverter, RevosConverter
 from .sav import SavConverter
 from .vcoco import LvvisConverter, OvisConverter, YtvisConverter
