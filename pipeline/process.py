@@ -32,24 +32,12 @@ from .masks import clip_box
 from .png_masks import read_png_masks
 from .records import FrameAnnotation, VideoRecord
 from .rejects import Reject
-from .rows import (
-    Layout,
-    RowSettings,
-    make_layout,
-    object_tracks,
-    point_rows,
-    track_rows,
-)
+from .rows import Layout, RowSettings, make_layout, object_tracks, point_rows, track_rows
 from .sampling import sample_frames
 from .schemas import POINT_SCHEMA, TRACK_SCHEMA
 from .segmenters import SegmentRequest, get_segmenter
 from .track_filter import score_track
-from .videos import (
-    VideoOutput,
-    check_frames_available,
-    grid_source_frames,
-    write_videos,
-)
+from .videos import VideoOutput, check_frames_available, grid_source_frames, write_videos
 
 
 @dataclass
