@@ -14,11 +14,20 @@ from pipeline.errors import ConfigError
 
 from .base import Converter
 from .burst import BurstConverter
-from .lasot import LasotConverter
 from .mot import DanceTrackConverter, MotConverter, SoccerNetConverter, SportsMotConverter, TeamTrackConverter
 from .palette import LvosConverter, MoseConverter, RefDavis17Converter, RefYoutubeVosConverter, VipsegConverter
 from .refvos import MevisConverter, RevosConverter
 from .sav import SavConverter
+from .sot import (
+    Got10kConverter,
+    LasotConverter,
+    Tnl2kConverter,
+    TrackingNetConverter,
+    UwCot220Converter,
+    VastTrackConverter,
+    WebUavConverter,
+    WebUotConverter,
+)
 from .vcoco import LvvisConverter, OvisConverter, YtvisConverter
 
 SOURCES: dict[str, type[Converter]] = {
@@ -40,6 +49,13 @@ SOURCES: dict[str, type[Converter]] = {
     "dancetrack": DanceTrackConverter,
     "teamtrack": TeamTrackConverter,
     "soccernet": SoccerNetConverter,
+    "got10k": Got10kConverter,
+    "trackingnet": TrackingNetConverter,
+    "tnl2k": Tnl2kConverter,
+    "vasttrack": VastTrackConverter,
+    "webuav3m": WebUavConverter,
+    "webuot1m": WebUotConverter,
+    "uw_cot220": UwCot220Converter,
 }
 
 MANIFEST_DIR = Path(__file__).resolve().parent.parent / "data_manifests"

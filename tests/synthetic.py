@@ -67,16 +67,24 @@ def lasot_sequence(root: str, cls: str, name: str, seconds: float, sentence: str
 
 
 def paint_boxes(folder: str, n: int, width: int, height: int, boxes: dict[int, list[tuple]], digits: int = 6,
-                start: int = 1) -> None:
+                start: int = 1, every: int = 1, ext: str = ".jpg") -> None:
     """Frames for a real ground truth: each frame's boxes `(track, x0, y0, x1, y1)` (0-based pixels)
     painted as filled ellipses in a colour per track over a grey noise background, so that a
-    segmenter finds an object that fills its box."""
+    segmenter finds an object that fills its box. With `every` = k only every k-th frame (the ones
+    a 2 fps build samples) is painted; the others are a tiny placeholder that the build never reads,
+    which keeps long real sequences cheap. `digits` 0 = unpadded names."""
     import numpy as np
 
     os.makedirs(folder, exist_ok=True)
     rng = np.random.default_rng(0)
     noise = (rng.normal(128, 12, (height, width, 3))).clip(0, 255).astype(np.uint8)
+    placeholder = os.path.join(folder, "..", ".placeholder" + ext)
+    Image.new("RGB", (8, 8)).save(placeholder)
     for i in range(n):
+        path = os.path.join(folder, f"{i + start:0{digits}d}{ext}" if digits else f"{i + start}{ext}")
+        if i % every:
+            os.link(placeholder, path)
+            continue
         img = noise.copy()
         for track, x0, y0, x1, y1 in boxes.get(i, []):
             cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, max(1.0, (x1 - x0) / 2), max(1.0, (y1 - y0) / 2)
@@ -88,7 +96,7 @@ def paint_boxes(folder: str, n: int, width: int, height: int, boxes: dict[int, l
             inside = ((xx + 0.5 - cx) / rx) ** 2 + ((yy + 0.5 - cy) / ry) ** 2 <= 1
             colour = np.array([(track * 67) % 200 + 40, (track * 131) % 200 + 40, (track * 29) % 200 + 40], np.uint8)
             img[r0:r1, c0:c1][inside] = colour
-        Image.fromarray(img).save(os.path.join(folder, f"{i + start:0{digits}d}.jpg"), quality=90)
+        Image.fromarray(img).save(path, quality=90)
 
 
 def mot_boxes(gt_path: str) -> dict[int, list[tuple]]:
@@ -98,4 +106,15 @@ def mot_boxes(gt_path: str) -> dict[int, list[tuple]]:
         if line.strip():
             v = [float(x) for x in line.replace(" ", "").split(",")]
             out.setdefault(int(v[0]) - 1, []).append((int(v[1]), v[2] - 1, v[3] - 1, v[2] - 1 + v[4], v[3] - 1 + v[5]))
+    return out
+
+
+def sot_boxes(gt_path: str) -> dict[int, list[tuple]]:
+    """{0-based frame: [(1, x0, y0, x1, y1)]} of a single-object `x,y,w,h` file (zero rows left out)."""
+    out: dict[int, list[tuple]] = {}
+    lines = [ln for ln in open(gt_path, newline="").read().splitlines() if ln.strip()]
+    for i, line in enumerate(lines):
+        x, y, w, h = (float(v) for v in line.replace(" ", "").split(","))
+        if w > 0 and h > 0:
+            out[i] = [(1, x, y, x + w, y + h)]
     return out

@@ -271,7 +271,7 @@ def test_lasot_description_that_is_a_folder(root, tmp_path):
 # -- failures that are not the input's fault ------------------------------------------------------
 
 def test_any_failure_of_one_video_is_a_reject(root, tmp_path, monkeypatch):
-    import converters.lasot as L
+    import converters.sot as L
 
     real = L.LasotConverter.load
 

@@ -11,7 +11,7 @@ import pytest
 from pipeline.build import format_summary, run_build
 
 from .conftest import demo_config
-from .synthetic import mot_boxes, paint_boxes
+from .synthetic import mot_boxes, paint_boxes, sot_boxes
 
 
 def _build(tmp_path, sources, **overrides):
@@ -25,8 +25,9 @@ def _build(tmp_path, sources, **overrides):
 
 
 def _rows(out, dataset, source):
-    path = os.path.join(out, dataset, source, "train-00000-of-00001.parquet")
-    return pq.read_table(path).to_pylist() if os.path.exists(path) else []
+    folder = os.path.join(out, dataset, source)
+    paths = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".parquet")) if os.path.isdir(folder) else []
+    return [row for p in paths for row in pq.read_table(p).to_pylist()]
 
 
 def test_a_pedestrian_never_on_a_sampled_frame_does_not_empty_the_sequence(sample_dir, tmp_path):
@@ -172,3 +173,153 @@ def test_teamtrack_decodes_its_mp4(tmp_path):
     (row,) = _rows(out, "AcademicVideoTrack", "teamtrack")
     assert row["source_video"] == "soccer_side/seq01" and row["expression"] == "player"
     _check_box_rows(out, "teamtrack", boxes, {1})
+
+
+# -- single-object folders ---------------------------------------------------------------------------
+
+def _check_sot(out, source, boxes, hidden=frozenset(), video=None):
+    """Track points inside the frame's box, never on a hidden frame; point rows count 1."""
+    n = 0
+    for row in _rows(out, "AcademicVideoTrack", source):
+        if video is not None and row["source_video"] != video:
+            continue
+        for fr, src in zip(row["frame_trajectories"], row["source_frames"]):
+            for p in fr["points"]:
+                if p["occluded"]:
+                    continue
+                assert src not in hidden and src in boxes, (row["id"], src)
+                _, x0, y0, x1, y1 = boxes[src][0]
+                x, y = p["point"]
+                assert max(0, x0) <= x <= x1 and max(0, y0) <= y <= y1, (row["id"], src, p)
+                n += 1
+    for row in _rows(out, "AcademicVideoPoint", source):
+        assert row["count"] == 1
+    return n
+
+
+def test_real_trackingnet_chunk(shared_real, tmp_path):
+    """Real TRAIN_0 anno files (CRLF, %.2f, negative x) beside 0-based unpadded frames."""
+    root = tmp_path / "TrackingNet"
+    for name in ("-3TIfnTSM6c_2", "a5dffDLeZsI_0"):
+        anno = root / "TRAIN_0" / "anno" / f"{name}.txt"
+        anno.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shared_real / "trackingnet" / "devkit_dummy_GT" / f"{name}.txt", anno)
+        boxes = sot_boxes(str(anno))
+        paint_boxes(str(root / "TRAIN_0" / "frames" / name), len(boxes), 640, 360, boxes, digits=0, start=0, every=15)
+    summary, tables, out = _build(tmp_path, [{"name": "trackingnet", "root": str(root), "split": "train"}])
+    s = summary["sources"]["trackingnet/train"]
+    assert s["videos_ok"] == 2 and s["tracks_kept"] == 2
+    rows = _rows(out, "AcademicVideoTrack", "trackingnet")
+    assert {r["task"] for r in rows} == {"single_point_track"}  # no label in TrackingNet
+    for name in ("-3TIfnTSM6c_2", "a5dffDLeZsI_0"):
+        boxes = sot_boxes(str(root / "TRAIN_0" / "anno" / f"{name}.txt"))
+        assert _check_sot(out, "trackingnet", boxes, video=name) > 0
+    assert not _rows(out, "AcademicVideoPoint", "trackingnet")
+
+
+def test_real_tnl2k_sequences(shared_real, tmp_path):
+    """Real revised TNL2K sequences: the sentence (trailing space dropped), `0,0,0,0` rows absent."""
+    root = tmp_path / "TNL2K" / "train"
+    truth = {}
+    for name in ("Boat_video1-Done", "catNight_video_B04_done"):
+        seq = root / name
+        seq.mkdir(parents=True)
+        for f in ("groundtruth.txt", "language.txt"):
+            shutil.copyfile(shared_real / "tnl2k" / "revised_annotations" / name / f, seq / f)
+        n = len([ln for ln in (seq / "groundtruth.txt").read_text().splitlines() if ln.strip()])
+        truth[name] = sot_boxes(str(seq / "groundtruth.txt")), set(range(n)) - set(sot_boxes(str(seq / "groundtruth.txt")))
+        paint_boxes(str(seq / "imgs"), n, 720, 540, truth[name][0], digits=5, every=15)
+    summary, tables, out = _build(tmp_path, [{"name": "tnl2k", "root": str(tmp_path / "TNL2K"), "split": "train"}])
+    assert summary["sources"]["tnl2k/train"]["videos_ok"] == 2
+    sentences = {r["source_video"]: r["expression"] for r in _rows(out, "AcademicVideoTrack", "tnl2k") if r["task"] == "track"}
+    assert sentences == {"Boat_video1-Done": "the house on the river bank",
+                         "catNight_video_B04_done": "the black cat on the ladder"}
+    for name, (boxes, hidden) in truth.items():
+        if name == "Boat_video1-Done":
+            assert len(hidden) == 113
+        rows = [r for r in _rows(out, "AcademicVideoTrack", "tnl2k") if r["source_video"] == name]
+        assert any(p["occluded"] for r in rows for fr in r["frame_trajectories"] for p in fr["points"]) == \
+            any(f % 15 == 0 for f in hidden)
+    for name, (boxes, hidden) in truth.items():
+        assert _check_sot(out, "tnl2k", boxes, hidden, video=name) > 0
+
+
+def test_real_vasttrack_sequence_with_spaces_and_capital_g(shared_real, tmp_path):
+    root = tmp_path / "VastTrack"
+    seq = root / "Aerial Drones In Flight" / "Aerial Drones In Flight-16"
+    seq.mkdir(parents=True)
+    shutil.copyfile(shared_real / "vasttrack" / "annos" / "Aerial Drones In Flight-16.txt", seq / "Groundtruth.txt")
+    (seq / "nlp.txt").write_text("a drone flying over the field")
+    boxes = sot_boxes(str(seq / "Groundtruth.txt"))
+    n = len((seq / "Groundtruth.txt").read_text().split())
+    paint_boxes(str(seq / "imgs"), n, 1280, 720, boxes, digits=8, every=15)
+    summary, tables, out = _build(tmp_path, [{"name": "vasttrack", "root": str(root), "split": "test"}])
+    assert summary["sources"]["vasttrack/test"]["videos_ok"] == 1
+    tracks = _rows(out, "AcademicVideoTrack", "vasttrack")
+    assert {r["source_video"] for r in tracks} == {"Aerial Drones In Flight-16"}
+    assert _check_sot(out, "vasttrack", boxes) > 0
+    (t,) = tables["tracks"]
+    assert t["label"] == "Aerial Drones In Flight"
+
+
+def _sot_sequence(seq, n=30, frames="img", digits=6, start=1, gt="groundtruth.txt"):
+    """A small synthetic sequence: a box drifting right; returns its boxes."""
+    boxes = {i: [(1, 10 + i, 20, 40 + i, 60)] for i in range(n)}
+    seq.mkdir(parents=True, exist_ok=True)
+    (seq / gt).write_text("\r\n".join(f"{x0:.0f},{y0:.0f},{x1 - x0:.0f},{y1 - y0:.0f}"
+                                      for i in range(n) for _, x0, y0, x1, y1 in boxes[i]))
+    paint_boxes(str(seq / frames) if frames else str(seq), n, 128, 96, boxes, digits=digits, start=start)
+    return boxes
+
+
+def test_got10k_meta_info_absence_and_cover(shared_real, tmp_path):
+    seq = tmp_path / "GOT10k" / "val" / "GOT-10k_Val_000001"
+    boxes = _sot_sequence(seq, n=30, frames="", digits=8)
+    (tmp_path / "GOT10k" / "val" / "list.txt").write_text("GOT-10k_Val_000001\n")
+    shutil.copyfile(shared_real / "got10k" / "meta_info.quoted_excerpt.ini", seq / "meta_info.ini")
+    absent = [1 if 10 <= i < 15 else 0 for i in range(30)]
+    cover = [0 if 20 <= i < 25 else 8 for i in range(30)]
+    (seq / "absence.label").write_text("\n".join(map(str, absent)) + "\n")
+    (seq / "cover.label").write_text("\n".join(map(str, cover)) + "\n")
+    summary, tables, out = _build(tmp_path, [{"name": "got10k", "root": str(tmp_path / "GOT10k"), "split": "val"}])
+    rows = _rows(out, "AcademicVideoTrack", "got10k")
+    assert {r["task"] for r in rows} == {"track", "single_point_track"}
+    (track,) = [r for r in rows if r["task"] == "track"]
+    assert track["expression"] == "ctenophore"  # object_class of the real meta_info.ini
+    hidden = {i for i in range(30) if absent[i] or cover[i] == 0}
+    assert _check_sot(out, "got10k", boxes, hidden) > 0
+    occluded = {src for fr, src in zip(track["frame_trajectories"], track["source_frames"]) for p in fr["points"] if p["occluded"]}
+    assert occluded == {10, 20}  # sampled every 5th frame at 10 fps
+    assert not _rows(out, "AcademicVideoPoint", "got10k")
+    with pytest.raises(Exception, match="first-frame only"):
+        from converters import get_converter
+        get_converter("got10k").discover(str(tmp_path / "GOT10k"), "test")
+
+
+def test_webuot_root_preview_is_not_a_frame_and_absent_txt_hides(tmp_path):
+    seq = tmp_path / "WebUOT-1M" / "Train" / "video_0001"
+    boxes = _sot_sequence(seq, n=30, frames="imgs", digits=8, gt="groundtruth_rect.txt")
+    from PIL import Image
+    Image.new("RGB", (64, 48), (255, 0, 0)).save(seq / "00000001.jpg")  # the preview with the box drawn
+    (seq / "absent.txt").write_text("\n".join("1" if 14 <= i < 17 else "0" for i in range(30)) + "\n")
+    (seq / "language.txt").write_text("a yellow fish swimming left")
+    summary, tables, out = _build(tmp_path, [{"name": "webuot1m", "root": str(tmp_path / "WebUOT-1M"), "split": "train"}])
+    (track,) = [r for r in _rows(out, "AcademicVideoTrack", "webuot1m") if r["task"] == "track"]
+    assert (track["width"], track["height"]) == (128, 96)  # sized from imgs/, not the 64x48 preview
+    assert track["expression"] == "a yellow fish swimming left"
+    _check_sot(out, "webuot1m", boxes, hidden={14, 15, 16})
+    assert any(p["occluded"] for fr in track["frame_trajectories"] for p in fr["points"])
+
+
+def test_sot_box_count_that_disagrees_with_the_frames_rejects_only_that_sequence(tmp_path):
+    root = tmp_path / "UW-COT220"
+    _sot_sequence(root / "good", gt="groundtruth_rect.txt", frames="imgs")
+    (root / "good" / "language.txt").write_text("a crab")
+    _sot_sequence(root / "short", gt="groundtruth_rect.txt", frames="imgs")
+    (root / "short" / "language.txt").write_text("a seahorse")
+    gt = root / "short" / "groundtruth_rect.txt"
+    gt.write_text("\r\n".join(gt.read_text().splitlines()[:-2]))
+    summary, tables, out = _build(tmp_path, [{"name": "uw_cot220", "root": str(root), "split": "test"}])
+    (r,) = [r for r in tables["rejects"] if r["level"] == "video"]
+    assert r["video_id"] == "short" and r["file"] == str(gt) and "28 boxes for 30 frames" in r["detail"]
+    assert summary["sources"]["uw_cot220/test"]["videos_ok"] == 1

@@ -1,0 +1,354 @@
+"""Single-object tracking folders: one sequence per folder, one `x,y,w,h` box per frame.
+
+LaSOT, GOT-10k, TrackingNet, TNL2K, VastTrack, WebUAV-3M, WebUOT-1M and UW-COT220 share the shape
+and differ in small things, each a class attribute or a short method of a subclass here:
+- where the sequences are (`sequences`), what the box file is called (`gt_names`), where the
+  frames are (`frame_dirs`; a root-level preview image such as WebUOT's `00000001.jpg` is never a
+  frame because only these folders are listed);
+- which frames the object is not visible on (`hidden`): LaSOT's occlusion flags, GOT-10k's
+  `absence.label`/`cover.label`, WebUAV's `absent.txt`, and `0,0,0,0` rows everywhere;
+- what the object is called (`query`): the sentence where the set has one (`nlp.txt`,
+  `language.txt`: a referring query, so point/count rows ask about it with count 1), else the class
+  (GOT-10k `meta_info.ini`: track rows only, since other objects of the class are unannotated),
+  else nothing (TrackingNet: single-point tracks only).
+
+Boxes: no set states its origin, so they are read as 0-based pixels and clipped to the frame (negative
+x is common in TrackingNet and TNL2K). A box that is NaN or has no area on a frame flagged visible
+is kept as "not visible" and reported with the file and line. Lines may end in CRLF, pad numbers
+with spaces or lack the last newline. Frames are listed from the folder and sorted by the number in
+their name (TrackingNet's `0.jpg, 1.jpg, ..., 10.jpg`), and must be as many as the boxes: a
+mismatch rejects the sequence, naming the file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+
+from pipeline import checks
+from pipeline.errors import SourceError
+from pipeline.masks import clip_box
+from pipeline.records import Dropped, FrameAnnotation, Query, TrackedObject, Video, VideoRecord
+
+from .base import Converter, VideoRef, check, image_size, parse_numbers, read_text, require_dir, source_path
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png")
+
+
+def _frame_key(name: str):
+    digits = re.findall(r"\d+", name)
+    return (int(digits[-1]) if digits else -1, name)
+
+
+class SotConverter(Converter):
+    """The family's defaults: `<root>/<split>/<seq>/` (or `<root>/<seq>/`), frames in `img/` or
+    `imgs/`, `groundtruth.txt`, zero boxes hidden, the sentence in `language.txt` or `nlp.txt`."""
+
+    kind = "box"
+    gt_names: tuple[str, ...] = ("groundtruth.txt",)
+    frame_dirs: tuple[str, ...] = ("img", "imgs")
+    sentence_files: tuple[str, ...] = ("language.txt", "nlp.txt")
+    no_public_boxes: tuple[str, ...] = ()  # splits whose boxes are first-frame only
+    OPTIONS = {"frame_fps": ((int, float), 30.0, "frame rate of the frames (the sets do not record it)")}
+
+    # -- where things are ---------------------------------------------------------------------------
+    def split_dir(self, root: str, split: str) -> str:
+        for name in (split, split.capitalize(), split.upper()):
+            if os.path.isdir(os.path.join(root, name)):
+                return os.path.join(root, name)
+        return root
+
+    def sequences(self, root: str, split: str) -> list[tuple[str, Path]]:
+        """(video id, folder) of every folder that holds a box file, one or two levels down."""
+        base = Path(self.split_dir(root, split))
+        require_dir(str(base), f"{self.name} root")
+        found = {}
+        for pattern in ("*/", "*/*/"):
+            for name in self.gt_names:
+                for gt in base.glob(pattern + name):
+                    found.setdefault(gt.parent, None)
+        return sorted((seq.name, seq) for seq in found)
+
+    def discover(self, root: str, split: str) -> list[VideoRef]:
+        if split in self.no_public_boxes:
+            raise SourceError(root, f"{self.name} {split}: the public boxes are first-frame only; "
+                                    "nothing to convert (use another split)")
+        wanted = self.listed(root, split)
+        refs = []
+        for video_id, seq in self.sequences(root, split):
+            if wanted is not None and video_id not in wanted:
+                continue
+            gt = next(seq / n for n in self.gt_names if (seq / n).exists())
+            refs.append(self._ref(root, split, video_id, seq, [gt, *self.side_files(seq)]))
+        if not refs:
+            raise SourceError(root, f"no {self.name} sequence (a folder with {' or '.join(self.gt_names)}) "
+                                    f"for split {split!r}")
+        return refs
+
+    def listed(self, root: str, split: str) -> set[str] | None:
+        """Names in a split list file (LaSOT `testing_set.txt`, GOT-10k `list.txt`), if there is one."""
+        return None
+
+    def side_files(self, seq: Path) -> list[Path]:
+        """The per-sequence files load() reads besides the boxes (for cache keys and the manifest)."""
+        return [seq / n for n in self.sentence_files if (seq / n).exists()]
+
+    def frames(self, ref: VideoRef) -> tuple[str, tuple[str, ...]]:
+        for name in self.frame_dirs:
+            folder = os.path.join(ref.location, name)
+            if os.path.isdir(folder):
+                break
+        else:
+            raise SourceError(os.path.join(ref.location, self.frame_dirs[0]), "image folder not found")
+        source_path(folder, ref.root)
+        try:
+            names = os.listdir(folder)
+        except OSError as e:
+            raise SourceError(folder, f"cannot be listed ({e.strerror or e})") from None
+        files = tuple(sorted((f for f in names if f.lower().endswith(IMAGE_EXTS)), key=_frame_key))
+        if not files:
+            raise SourceError(folder, "no frame images")
+        check(folder, checks.frame_count, len(files), "number of frame images")
+        return folder, files
+
+    # -- what the files say -------------------------------------------------------------------------
+    def hidden(self, ref: VideoRef, boxes: list[list[float]]) -> list[bool]:
+        """Per frame, whether the object is not visible (default: the `0,0,0,0` rows)."""
+        return [all(v == 0 for v in b) for b in boxes]
+
+    def query(self, ref: VideoRef, obj: TrackedObject) -> list[Query] | None:
+        """The sentence, as a referring query; None (no query) where the set has no text."""
+        for path in ref.files[1:]:
+            if os.path.basename(path) in self.sentence_files:
+                text = " ".join(read_text(path, root=ref.root).split())
+                if not text:
+                    raise SourceError(path, "empty description")
+                return [Query(os.path.basename(path).split(".")[0], text, (obj.object_id,), "referring")]
+        raise SourceError(ref.location, f"no {' or '.join(self.sentence_files)} beside the boxes")
+
+    def category(self, ref: VideoRef) -> str | None:
+        return None
+
+    def load(self, ref: VideoRef) -> VideoRecord:
+        gt_path = ref.files[0]
+        folder, frame_files = self.frames(ref)
+        width, height = image_size(os.path.join(folder, frame_files[0]), ref.root)
+        lines = [(i, line) for i, line in enumerate(read_text(gt_path, root=ref.root).splitlines(), 1) if line.strip()]
+        if len(lines) != len(frame_files):
+            raise SourceError(gt_path, f"{len(lines)} boxes for {len(frame_files)} frames in {folder}")
+        boxes = []
+        for lineno, line in lines:
+            b = parse_numbers(gt_path, line, lineno)
+            if len(b) != 4:
+                raise SourceError(gt_path, f"line {lineno}: {len(b)} numbers, expected x,y,w,h")
+            boxes.append(b)
+        hidden = self.hidden(ref, boxes)
+        obj = TrackedObject(object_id=ref.video_id, kind="box", category=self.category(ref))
+        dropped = []
+        for i, ((lineno, line), b) in enumerate(zip(lines, boxes)):
+            box, problem = None, None
+            if not all(math.isfinite(v) for v in b):
+                problem = "box is not finite"
+            elif b[2] <= 0 or b[3] <= 0:
+                problem = "box has no area"
+            else:
+                box = clip_box((b[0], b[1], b[0] + b[2], b[1] + b[3]), width, height)
+                problem = None if box is not None else "box outside the image"
+            if problem and not hidden[i]:
+                dropped.append(Dropped(f"{problem} on a frame flagged visible", f"{line.strip()[:60]}: kept as not visible",
+                                       ref.video_id, "frame", i, gt_path, lineno))
+            obj.frames[i] = FrameAnnotation(visible=box is not None and not hidden[i], box=box)
+        fps = float(ref.option("frame_fps", 30.0))
+        check(gt_path, checks.frame_rate, fps, "frame_fps")
+        video = Video(
+            source=ref.source, split=ref.split, video_id=ref.video_id, width=width, height=height,
+            n_frames=len(frame_files), fps=fps, annotation_fps=fps, frames_dir=folder, frame_files=frame_files,
+            input_files=ref.files, root=ref.root,
+        )
+        return VideoRecord(video, [obj], tuple(range(len(frame_files))), dropped, queries=self.query(ref, obj))
+
+
+def read_flags(path: str, n: int, root: str | None, one_line: bool = False) -> list[bool]:
+    """n 0/1 flags, one per line (`absent.txt`, `absence.label`) or comma-separated on one line
+    (LaSOT's occlusion files); SourceError naming the file otherwise."""
+    text = read_text(path, root=root).strip()
+    if one_line:
+        values = parse_numbers(path, text, 1) if text else []
+    else:
+        values = [v for i, line in enumerate(text.splitlines(), 1) if line.strip() for v in parse_numbers(path, line, i)]
+    if len(values) != n or any(v not in (0, 1) for v in values):
+        shape = "comma-separated 0/1 flags on one line" if one_line else "0/1 flags, one per line"
+        raise SourceError(path, f"expected {n} {shape}, got {len(values)} values")
+    return [v == 1 for v in values]
+
+
+class LasotConverter(SotConverter):
+    """LaSOT: `<class>/<class>-<n>/{img/, groundtruth.txt, full_occlusion.txt, out_of_view.txt,
+    nlp.txt}`. Visible = neither fully occluded nor out of view: the flags decide, not zero boxes
+    (55% of LaSOT's absent rows still carry a real box). Splits: `<split>_set.txt` or
+    `<split>ing_set.txt` (the official `training_set.txt` / `testing_set.txt`) when present."""
+
+    name = "lasot"
+    frame_dirs = ("img",)
+    sentence_files = ("nlp.txt",)
+
+    def split_dir(self, root: str, split: str) -> str:
+        return root
+
+    def listed(self, root: str, split: str) -> set[str] | None:
+        for name in (f"{split}_set.txt", f"{split}ing_set.txt"):
+            listing = os.path.join(root, name)
+            if os.path.exists(listing):
+                return set(read_text(listing, root=root).split())
+        return None
+
+    def side_files(self, seq: Path) -> list[Path]:
+        return [seq / "nlp.txt", seq / "full_occlusion.txt", seq / "out_of_view.txt"]
+
+    def hidden(self, ref: VideoRef, boxes: list[list[float]]) -> list[bool]:
+        occluded = read_flags(ref.files[2], len(boxes), ref.root, one_line=True)
+        out_of_view = read_flags(ref.files[3], len(boxes), ref.root, one_line=True)
+        return [a or b for a, b in zip(occluded, out_of_view)]
+
+    def category(self, ref: VideoRef) -> str | None:
+        return Path(ref.location).parent.name
+
+
+class Got10kConverter(SotConverter):
+    """GOT-10k: `<split>/list.txt`, `<split>/<seq>/{00000001.jpg ..., groundtruth.txt,
+    absence.label, cover.label, meta_info.ini}` (frames directly in the sequence folder, 10 fps).
+    Hidden: absent, or cover 0 (fully covered). The label is `object_class` from `meta_info.ini`;
+    test has first-frame boxes only and is refused."""
+
+    name = "got10k"
+    OPTIONS = {"frame_fps": ((int, float), 10.0, "frame rate of the frames (GOT-10k's are at its 10 Hz)")}
+    frame_dirs = ("",)
+    no_public_boxes = ("test",)
+
+    def listed(self, root: str, split: str) -> set[str] | None:
+        listing = os.path.join(self.split_dir(root, split), "list.txt")
+        return set(read_text(listing, root=root).split()) if os.path.exists(listing) else None
+
+    def side_files(self, seq: Path) -> list[Path]:
+        return [seq / "absence.label", seq / "cover.label", seq / "meta_info.ini"]
+
+    def hidden(self, ref: VideoRef, boxes: list[list[float]]) -> list[bool]:
+        n = len(boxes)
+        absent = read_flags(ref.files[1], n, ref.root)
+        cover = [v for i, line in enumerate(read_text(ref.files[2], root=ref.root).splitlines(), 1) if line.strip()
+                 for v in parse_numbers(ref.files[2], line, i)]
+        if len(cover) != n or any(not 0 <= v <= 8 for v in cover):
+            raise SourceError(ref.files[2], f"expected {n} cover levels 0..8, got {len(cover)} values")
+        return [a or c == 0 for a, c in zip(absent, cover)]
+
+    def category(self, ref: VideoRef) -> str | None:
+        meta = read_meta(ref.files[3], ref.root)
+        if not meta.get("object_class"):
+            raise SourceError(ref.files[3], "no object_class")
+        return meta["object_class"]
+
+    def query(self, ref: VideoRef, obj: TrackedObject) -> list[Query] | None:
+        return [Query("object_class", obj.category, (obj.object_id,), "category", countable=False)]
+
+
+def read_meta(path: str, root: str | None) -> dict[str, str]:
+    """GOT-10k `meta_info.ini`: a `[METAINFO]` line, then `key: value` lines (split on the first ': ')."""
+    lines = read_text(path, root=root).splitlines()
+    meta = {}
+    for line in lines[1:]:
+        if ": " in line:
+            key, value = line.split(": ", 1)
+            meta[key.strip()] = value.strip()
+    return meta
+
+
+class TrackingNetConverter(SotConverter):
+    """TrackingNet: chunks `TRAIN_0 .. TRAIN_11` and `TEST`, each `{frames/<seq>/<i>.jpg (0-based,
+    unpadded), anno/<seq>.txt}`. `--split train` reads every TRAIN_ chunk, `--split TRAIN_3` one.
+    No label: single-point tracks only. TEST boxes are first-frame only and refused."""
+
+    name = "trackingnet"
+    no_public_boxes = ("test", "TEST")
+
+    def sequences(self, root: str, split: str) -> list[tuple[str, Path]]:
+        require_dir(root, "TrackingNet root")
+        chunks = sorted(Path(root).glob("TRAIN_*")) if split.lower() == "train" else [Path(root) / split]
+        found = [(anno.stem, anno) for chunk in chunks for anno in sorted((chunk / "anno").glob("*.txt"))]
+        if not found:
+            raise SourceError(root, f"no <chunk>/anno/<seq>.txt for split {split!r} (chunks TRAIN_0..TRAIN_11)")
+        return found
+
+    def discover(self, root: str, split: str) -> list[VideoRef]:
+        if split in self.no_public_boxes:
+            return super().discover(root, split)
+        return [self._ref(root, split, vid, anno.parent.parent / "frames" / vid, [anno])
+                for vid, anno in self.sequences(root, split)]
+
+    def frames(self, ref: VideoRef) -> tuple[str, tuple[str, ...]]:
+        require_dir(ref.location, "frames")
+        folder, files = ref.location, tuple(sorted((f for f in os.listdir(ref.location) if f.lower().endswith(IMAGE_EXTS)),
+                                                   key=_frame_key))
+        source_path(folder, ref.root)
+        if not files:
+            raise SourceError(folder, "no frame images")
+        return folder, files
+
+    def query(self, ref: VideoRef, obj: TrackedObject) -> list[Query] | None:
+        return []
+
+
+class Tnl2kConverter(SotConverter):
+    """TNL2K: `<seq>/{imgs/, groundtruth.txt, language.txt}` (under the split folder where there is
+    one); `0,0,0,0` rows are absent; mixed CRLF/LF; the sentence often ends in a space."""
+
+    name = "tnl2k"
+
+
+class VastTrackConverter(SotConverter):
+    """VastTrack: `<Class Name>/<Class Name>-<n>/{img/ or imgs/, Groundtruth.txt, nlp.txt}`: the
+    capital G, spaces in names; `0,0,0,0` = not visible. Category = the class folder."""
+
+    name = "vasttrack"
+    gt_names = ("Groundtruth.txt", "groundtruth.txt")
+    sentence_files = ("nlp.txt",)
+
+    def category(self, ref: VideoRef) -> str | None:
+        return Path(ref.location).parent.name
+
+
+class WebUavConverter(SotConverter):
+    """WebUAV-3M: `{Train,Val,Test}/<video>/{img/, groundtruth_rect.txt, absent.txt, language.txt}`;
+    the `000001.jpg` at the sequence root is not a frame (only `img/` is listed). Hidden: absent or
+    a zero box."""
+
+    name = "webuav3m"
+    gt_names = ("groundtruth_rect.txt",)
+    frame_dirs = ("img",)
+    sentence_files = ("language.txt",)
+
+    def side_files(self, seq: Path) -> list[Path]:
+        return [seq / "language.txt", seq / "absent.txt"]
+
+    def hidden(self, ref: VideoRef, boxes: list[list[float]]) -> list[bool]:
+        absent = read_flags(ref.files[2], len(boxes), ref.root)
+        return [a or z for a, z in zip(absent, super().hidden(ref, boxes))]
+
+
+class WebUotConverter(WebUavConverter):
+    """WebUOT-1M: as WebUAV-3M with frames in `imgs/%08d.jpg`; the root `00000001.jpg` is a preview
+    with the box drawn on it, never a frame."""
+
+    name = "webuot1m"
+    frame_dirs = ("imgs",)
+
+
+class UwCot220Converter(SotConverter):
+    """UW-COT220: `<video>/{imgs/, groundtruth_rect.txt, language.txt, pseudo_masks/}` (the pseudo
+    masks are not read: masks come from the segmenter as for every box source)."""
+
+    name = "uw_cot220"
+    gt_names = ("groundtruth_rect.txt",)
+    frame_dirs = ("imgs",)
+    sentence_files = ("language.txt",)
