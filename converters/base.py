@@ -46,6 +46,7 @@ Option = tuple[type | tuple[type, ...], object, str]  # (accepted types, default
 
 class Converter(ABC):
     name: str
+    title: str = ""  # the dataset's own spelling, for messages
     kind: Kind
     OPTIONS: dict[str, Option] = {}
 

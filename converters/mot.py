@@ -53,6 +53,7 @@ class MotConverter(Converter):
     TeamTrack): where the sequences are, how frames are named, and what the objects are called."""
 
     name = "mot"
+    title = "MOTChallenge"
     kind = "box"
     OPTIONS = {"min_visibility": ((float, int), DEFAULT_MIN_VISIBILITY,
                                   "a box is visible when its visibility column is at least this")}
@@ -64,7 +65,7 @@ class MotConverter(Converter):
     def sequences(self, root: str, split: str) -> list[tuple[str, Path]]:
         """(video id, folder) of each sequence of the split: `<root>/<split>/<seq>/`."""
         split_dir = os.path.join(root, split)
-        require_dir(split_dir, f"{self.name} split '{split}'")
+        require_dir(split_dir, f"{self.title} split '{split}'")
         return [(seq.name, seq) for seq in sorted(p for p in Path(split_dir).iterdir() if p.is_dir())]
 
     def discover(self, root: str, split: str) -> list[VideoRef]:
@@ -229,6 +230,7 @@ class SportsMotConverter(MotConverter):
     `1, 1, 1` in the last columns; players of basketball, football and volleyball."""
 
     name = "sportsmot"
+    title = "SportsMOT"
     label = "player"
 
 
@@ -236,6 +238,7 @@ class DanceTrackConverter(MotConverter):
     """DanceTrack (`dancetrack/{train,val,test}/dancetrackNNNN/`): 8-digit frame names, dancers."""
 
     name = "dancetrack"
+    title = "DanceTrack"
     label = "dancer"
     frame_digits = (8, 6)
 
@@ -245,6 +248,7 @@ class TeamTrackConverter(MotConverter):
     the frames in `img1.mp4`, decoded at the sampled frames only. Video ids are `<sport_view>/<seq>`."""
 
     name = "teamtrack"
+    title = "TeamTrack"
     label = "player"
     video_file = "img1.mp4"
 
@@ -267,6 +271,7 @@ class SoccerNetConverter(MotConverter):
     plural spelling some files use ("goalkeepers team left") is read as the singular."""
 
     name = "soccernet"
+    title = "SoccerNet tracking"
     label = "player"
     side_files = ("gameinfo.ini",)
 

@@ -18,6 +18,7 @@ from .mot import DanceTrackConverter, MotConverter, SoccerNetConverter, SportsMo
 from .palette import LvosConverter, MoseConverter, RefDavis17Converter, RefYoutubeVosConverter, VipsegConverter
 from .refvos import MevisConverter, RevosConverter
 from .sav import SavConverter
+from .scalabel import ScalabelConverter
 from .sot import (
     Got10kConverter,
     LasotConverter,
@@ -56,6 +57,7 @@ SOURCES: dict[str, type[Converter]] = {
     "webuav3m": WebUavConverter,
     "webuot1m": WebUotConverter,
     "uw_cot220": UwCot220Converter,
+    "bdd100k": ScalabelConverter,
 }
 
 MANIFEST_DIR = Path(__file__).resolve().parent.parent / "data_manifests"

@@ -63,7 +63,7 @@ class SotConverter(Converter):
     def sequences(self, root: str, split: str) -> list[tuple[str, Path]]:
         """(video id, folder) of every folder that holds a box file, one or two levels down."""
         base = Path(self.split_dir(root, split))
-        require_dir(str(base), f"{self.name} root")
+        require_dir(str(base), f"{self.title} root")
         found = {}
         for pattern in ("*/", "*/*/"):
             for name in self.gt_names:
@@ -73,7 +73,7 @@ class SotConverter(Converter):
 
     def discover(self, root: str, split: str) -> list[VideoRef]:
         if split in self.no_public_boxes:
-            raise SourceError(root, f"{self.name} {split}: the public boxes are first-frame only; "
+            raise SourceError(root, f"{self.title} {split}: the public boxes are first-frame only; "
                                     "nothing to convert (use another split)")
         wanted = self.listed(root, split)
         refs = []
@@ -83,7 +83,7 @@ class SotConverter(Converter):
             gt = next(seq / n for n in self.gt_names if (seq / n).exists())
             refs.append(self._ref(root, split, video_id, seq, [gt, *self.side_files(seq)]))
         if not refs:
-            raise SourceError(root, f"no {self.name} sequence (a folder with {' or '.join(self.gt_names)}) "
+            raise SourceError(root, f"no {self.title} sequence (a folder with {' or '.join(self.gt_names)}) "
                                     f"for split {split!r}")
         return refs
 
@@ -191,6 +191,7 @@ class LasotConverter(SotConverter):
     `<split>ing_set.txt` (the official `training_set.txt` / `testing_set.txt`) when present."""
 
     name = "lasot"
+    title = "LaSOT"
     frame_dirs = ("img",)
     sentence_files = ("nlp.txt",)
 
@@ -223,6 +224,7 @@ class Got10kConverter(SotConverter):
     test has first-frame boxes only and is refused."""
 
     name = "got10k"
+    title = "GOT-10k"
     OPTIONS = {"frame_fps": ((int, float), 10.0, "frame rate of the frames (GOT-10k's are at its 10 Hz)")}
     frame_dirs = ("",)
     no_public_boxes = ("test",)
@@ -270,6 +272,7 @@ class TrackingNetConverter(SotConverter):
     No label: single-point tracks only. TEST boxes are first-frame only and refused."""
 
     name = "trackingnet"
+    title = "TrackingNet"
     no_public_boxes = ("test", "TEST")
 
     def sequences(self, root: str, split: str) -> list[tuple[str, Path]]:
@@ -304,6 +307,7 @@ class Tnl2kConverter(SotConverter):
     one); `0,0,0,0` rows are absent; mixed CRLF/LF; the sentence often ends in a space."""
 
     name = "tnl2k"
+    title = "TNL2K"
 
 
 class VastTrackConverter(SotConverter):
@@ -311,6 +315,7 @@ class VastTrackConverter(SotConverter):
     capital G, spaces in names; `0,0,0,0` = not visible. Category = the class folder."""
 
     name = "vasttrack"
+    title = "VastTrack"
     gt_names = ("Groundtruth.txt", "groundtruth.txt")
     sentence_files = ("nlp.txt",)
 
@@ -324,6 +329,7 @@ class WebUavConverter(SotConverter):
     a zero box."""
 
     name = "webuav3m"
+    title = "WebUAV-3M"
     gt_names = ("groundtruth_rect.txt",)
     frame_dirs = ("img",)
     sentence_files = ("language.txt",)
@@ -341,6 +347,7 @@ class WebUotConverter(WebUavConverter):
     with the box drawn on it, never a frame."""
 
     name = "webuot1m"
+    title = "WebUOT-1M"
     frame_dirs = ("imgs",)
 
 
@@ -349,6 +356,7 @@ class UwCot220Converter(SotConverter):
     masks are not read: masks come from the segmenter as for every box source)."""
 
     name = "uw_cot220"
+    title = "UW-COT220"
     gt_names = ("groundtruth_rect.txt",)
     frame_dirs = ("imgs",)
     sentence_files = ("language.txt",)

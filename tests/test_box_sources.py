@@ -323,3 +323,54 @@ def test_sot_box_count_that_disagrees_with_the_frames_rejects_only_that_sequence
     (r,) = [r for r in tables["rejects"] if r["level"] == "video"]
     assert r["video_id"] == "short" and r["file"] == str(gt) and "28 boxes for 30 frames" in r["detail"]
     assert summary["sources"]["uw_cot220/test"]["videos_ok"] == 1
+
+
+# -- Scalabel (BDD100K) ------------------------------------------------------------------------------
+
+def test_real_bdd100k_video_in_its_release_layout(shared_real, tmp_path):
+    """The real val label file: string ids, 0-based frameIndex with 1-based image names, crowd
+    boxes, occluded boxes, tracks with gaps."""
+    import json
+
+    real = shared_real / "bdd100k" / "box_track_val_b1c66a42-6f7d68ca.json"
+    root = tmp_path / "bdd100k"
+    labels = root / "labels" / "box_track_20" / "val" / "b1c66a42-6f7d68ca.json"
+    labels.parent.mkdir(parents=True)
+    shutil.copyfile(real, labels)
+    frames = json.loads(real.read_text())
+    colour = {tid: i for i, tid in enumerate(sorted({lab["id"] for f in frames for lab in f["labels"]}))}
+    boxes = {f["frameIndex"]: [(colour[lab["id"]], lab["box2d"]["x1"], lab["box2d"]["y1"], lab["box2d"]["x2"],
+                                lab["box2d"]["y2"]) for lab in f["labels"] if not lab["attributes"]["crowd"]] for f in frames}
+    img = root / "images" / "track" / "val" / "b1c66a42-6f7d68ca"
+    paint_boxes(str(tmp_path / "painted"), 202, 1280, 720, boxes, digits=7)
+    img.mkdir(parents=True)
+    for i in range(202):  # the release's names: <video>-0000001.jpg for frameIndex 0
+        os.link(tmp_path / "painted" / f"{i + 1:07d}.jpg", img / f"b1c66a42-6f7d68ca-{i + 1:07d}.jpg")
+    summary, tables, out = _build(tmp_path, [{"name": "bdd100k", "root": str(root), "split": "val"}])
+    s = summary["sources"]["bdd100k/val"]
+    assert s["videos_ok"] == 1
+    crowd_only = {lab["id"] for f in frames for lab in f["labels"]} - {
+        lab["id"] for f in frames for lab in f["labels"] if not lab["attributes"]["crowd"]}
+    assert len(crowd_only) == 2
+    rejected = {r["object_id"] for r in tables["rejects"] if r["reason"] == "ignore region (crowd)"}
+    assert rejected == crowd_only and not rejected & {t["object_id"] for t in tables["tracks"]}
+    kept = {t["object_id"] for t in tables["tracks"] if t["kept"]}
+    assert len(kept) >= 0.5 * len(tables["tracks"]) > 0
+    by_frame = {f["frameIndex"]: {lab["id"]: lab for lab in f["labels"]} for f in frames}
+    tracks = _rows(out, "AcademicVideoTrack", "bdd100k")
+    assert {r["expression"] for r in tracks} <= {"car", "pedestrian", "motorcycle", "rider", "truck", "bus"}
+    n = 0
+    for row in tracks:
+        for fr, src in zip(row["frame_trajectories"], row["source_frames"]):
+            ids_by_int = dict(zip(row["obj_id"], row["anno_id"]))
+            for p in fr["points"]:
+                lab = by_frame[src][ids_by_int[p["id"]]]
+                if p["occluded"]:
+                    continue
+                assert not lab["attributes"]["occluded"] and not lab["attributes"]["crowd"]
+                b = lab["box2d"]
+                x, y = p["point"]
+                assert b["x1"] - 0.5 <= x <= b["x2"] + 0.5 and b["y1"] - 0.5 <= y <= b["y2"] + 0.5
+                n += 1
+    assert n > 50
+    assert _rows(out, "AcademicVideoPoint", "bdd100k")
