@@ -14,6 +14,7 @@ from pipeline.errors import ConfigError
 
 from .base import Converter
 from .burst import BurstConverter
+from .moca import MocaConverter
 from .mot import DanceTrackConverter, MotConverter, SoccerNetConverter, SportsMotConverter, TeamTrackConverter
 from .palette import LvosConverter, MoseConverter, RefDavis17Converter, RefYoutubeVosConverter, VipsegConverter
 from .refvos import MevisConverter, RevosConverter
@@ -58,6 +59,7 @@ SOURCES: dict[str, type[Converter]] = {
     "webuot1m": WebUotConverter,
     "uw_cot220": UwCot220Converter,
     "bdd100k": ScalabelConverter,
+    "moca": MocaConverter,
 }
 
 MANIFEST_DIR = Path(__file__).resolve().parent.parent / "data_manifests"

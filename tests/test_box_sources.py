@@ -1,6 +1,7 @@
 """Box sources: yield (one bad track must not empty a video), the MOTChallenge dialects and the
 single-object folders, each in its release layout, through the real build with GrabCut."""
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -374,3 +375,36 @@ def test_real_bdd100k_video_in_its_release_layout(shared_real, tmp_path):
                 n += 1
     assert n > 50
     assert _rows(out, "AcademicVideoPoint", "bdd100k")
+
+
+# -- MoCA CSV ---------------------------------------------------------------------------------------
+
+def test_real_moca_rows_in_the_release_layout(shared_real, tmp_path):
+    """Real MoCA_filtered rows for two sequences, written as the release writes its CSV (nine
+    preamble lines before the header), frames in JPEGImages/<sequence>/."""
+    import csv
+
+    real = list(csv.reader(open(shared_real / "moca" / "derived" / "motiongrouping_MoCA_filtered_annotations.csv")))
+    keep = [r for r in real[1:] if r[1].split("/")[1] in ("crab", "arctic_fox_1")]
+    root = tmp_path / "MoCA"
+    (root / "Annotations").mkdir(parents=True)
+    with open(root / "Annotations" / "annotations.csv", "w", newline="") as f:
+        f.write("".join(f"# VIA export preamble line {i}\n" for i in range(9)))
+        csv.writer(f).writerows([real[0]] + keep)
+    truth = {}
+    for seq in ("crab", "arctic_fox_1"):
+        rows = [r for r in keep if r[1].split("/")[1] == seq]
+        boxes = {}
+        for r in rows:
+            _, x, y, w, h = json.loads(r[2])
+            boxes[int(r[1].split("/")[2][:5])] = [(1, x, y, x + w, y + h)]
+        truth[seq] = boxes
+        paint_boxes(str(root / "JPEGImages" / seq), len(rows), 1280, 720, boxes, digits=5, start=0)
+    summary, tables, out = _build(tmp_path, [{"name": "moca", "root": str(root), "split": "all",
+                                              "options": {"frame_fps": 10}}])
+    assert summary["sources"]["moca/all"]["videos_ok"] == 2
+    tracks = _rows(out, "AcademicVideoTrack", "moca")
+    assert {(r["source_video"], r["expression"]) for r in tracks if r["task"] == "track"} == {
+        ("crab", "crab"), ("arctic_fox_1", "arctic fox")}
+    for seq, boxes in truth.items():
+        assert _check_sot(out, "moca", boxes, video=seq) > 0
