@@ -14,6 +14,7 @@ from pipeline.errors import ConfigError
 
 from .base import Converter
 from .burst import BurstConverter
+from .gluoncv_motion import PersonPath22Converter
 from .moca import MocaConverter
 from .mot import DanceTrackConverter, MotConverter, SoccerNetConverter, SportsMotConverter, TeamTrackConverter
 from .palette import LvosConverter, MoseConverter, RefDavis17Converter, RefYoutubeVosConverter, VipsegConverter
@@ -60,6 +61,7 @@ SOURCES: dict[str, type[Converter]] = {
     "uw_cot220": UwCot220Converter,
     "bdd100k": ScalabelConverter,
     "moca": MocaConverter,
+    "personpath22": PersonPath22Converter,
 }
 
 MANIFEST_DIR = Path(__file__).resolve().parent.parent / "data_manifests"

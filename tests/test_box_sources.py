@@ -408,3 +408,39 @@ def test_real_moca_rows_in_the_release_layout(shared_real, tmp_path):
         ("crab", "crab"), ("arctic_fox_1", "arctic fox")}
     for seq, boxes in truth.items():
         assert _check_sot(out, "moca", boxes, video=seq) > 0
+
+
+# -- gluon-cv motion JSON (PersonPath22) ---------------------------------------------------------------
+
+def test_personpath22_in_the_gluoncv_layout(tmp_path):
+    """Two samples, one with inline entities, one through `sample_file`; key frames every 2nd
+    frame at 10 fps (5 fps), entity frames from blob.frame_idx or from time."""
+    root = tmp_path / "personpath22"
+    (root / "annotation" / "anno_visible_2022").mkdir(parents=True)
+    samples, truth = {}, {}
+    for s, vid in enumerate(("uid_vid_00000.mp4", "uid_vid_00001.mp4")):
+        boxes = {i: [(1, 10 + i, 20, 40 + i, 70), (2, 70, 10, 95, 60)] for i in range(30)}
+        truth[vid] = boxes
+        paint_boxes(str(root / "raw_data" / vid), 30, 128, 96, boxes, digits=6)
+        entities = [{"time": i * 100, "id": t, "labels": {"person": 1}, "bb": [x0, y0, x1 - x0, y1 - y0], "confidence": 1.0,
+                     **({"blob": {"frame_idx": i}} if s == 0 else {})}
+                    for i in range(0, 30, 2) for t, x0, y0, x1, y1 in boxes[i]]
+        entities.append({"time": 0, "labels": {"scene": "street"}})  # a sample-level entity: no id, no box
+        meta = {"fps": 10, "number_of_frames": 30, "resolution": {"width": 128, "height": 96}, "data_path": vid}
+        if s == 0:
+            samples[vid] = {"metadata": meta, "entities": entities}
+        else:
+            (root / "annotation" / "anno_visible_2022" / f"{vid}.json").write_text(json.dumps({"metadata": meta, "entities": entities}))
+            samples[vid] = {"metadata": meta, "sample_file": f"{vid}.json"}
+    (root / "annotation" / "anno_visible_2022.json").write_text(json.dumps({"metadata": {}, "samples": samples}))
+    (root / "annotation" / "splits.json").write_text(json.dumps({"train": list(samples), "test": []}))
+    summary, tables, out = _build(tmp_path, [{"name": "personpath22", "root": str(root), "split": "train"}])
+    s = summary["sources"]["personpath22/train"]
+    assert s["videos_ok"] == 2 and s["tracks_kept"] == 4
+    points = _rows(out, "AcademicVideoPoint", "personpath22")
+    assert sorted((r["video_name"], r["count"], r["category"]) for r in points) == [
+        ("uid_vid_00000.mp4", 2, "person"), ("uid_vid_00001.mp4", 2, "person")]
+    for vid, boxes in truth.items():
+        tracks = [r for r in _rows(out, "AcademicVideoTrack", "personpath22") if r["source_video"] == vid]
+        assert tracks and all(src % 2 == 0 for r in tracks for src in r["source_frames"])  # key frames only
+    _check_box_rows(out, "personpath22", truth["uid_vid_00000.mp4"], {1, 2})

@@ -1,0 +1,126 @@
+"""gluon-cv motion datasets: PersonPath22 (`annotation/anno_visible_2022.json`, `raw_data/`).
+
+The layout and format are gluon-cv's `GluonCVMotionDataset`: a root holding `annotation/` and
+`raw_data/`; the annotation file is `{metadata, samples: {sample id: sample}}` with the split ids in
+`annotation/splits.json` (`{"train": [...], "test": [...]}`). A sample is `{metadata, entities}`, or
+`{metadata, sample_file}` whose entities live in `annotation/<annotation file stem>/<sample_file>`.
+Sample metadata: `fps`, `number_of_frames`, `resolution {width, height}`, and `data_path` (or
+`base_dir`) under `raw_data/`: a video file, or a folder of frames in sorted order. An entity is
+`{time (ms), id, labels, bb [x, y, w, h], confidence, blob {frame_idx}}`; its frame is
+`blob.frame_idx`, else `round(time / 1000 * fps)` (gluon-cv's rule). Entities without an id or a box
+are not track boxes and are skipped. PersonPath22 annotates key frames at 5 fps; every annotated
+person is a "person" (its own word), and the `visible` file's boxes are the visible part
+(`--option annotation=amodal` reads `anno_amodal_2022.json`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import defaultdict
+
+from pipeline import checks
+from pipeline.errors import SourceError
+from pipeline.masks import clip_box
+from pipeline.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
+
+from .base import Converter, VideoRef, check, read_big_json, read_json, require_dir, source_path
+
+ANNO_DIR, DATA_DIR = "annotation", "raw_data"
+
+
+class PersonPath22Converter(Converter):
+    name = "personpath22"
+    title = "PersonPath22"
+    kind = "box"
+    label = "person"
+    annotation_files = {"visible": "anno_visible_2022.json", "amodal": "anno_amodal_2022.json"}
+    annotation_fps = 5.0
+    OPTIONS = {"annotation": (str, "visible", "which annotation file: visible (the visible part) or amodal")}
+
+    def _anno(self, root: str) -> str:
+        which = self.options.get("annotation", "visible")
+        if which not in self.annotation_files:
+            raise SourceError(root, f"option annotation={which!r}: expected visible or amodal")
+        return os.path.join(root, ANNO_DIR, self.annotation_files[which])
+
+    def discover(self, root: str, split: str) -> list[VideoRef]:
+        require_dir(os.path.join(root, ANNO_DIR), f"{self.title} annotation")
+        anno = self._anno(root)
+        samples = read_big_json(anno, root).get("samples")
+        if not isinstance(samples, dict):
+            raise SourceError(anno, "no samples {id: sample}")
+        ids = sorted(samples)
+        splits_path = os.path.join(root, ANNO_DIR, "splits.json")
+        if os.path.exists(splits_path):
+            splits = read_json(splits_path, root)
+            if not isinstance(splits, dict) or split not in splits:
+                raise SourceError(splits_path, f"no split {split!r} (splits: {', '.join(sorted(splits or {}))})")
+            wanted = set(splits[split])
+            ids = [i for i in ids if i in wanted]
+        return [self._ref(root, split, sid, os.path.join(root, DATA_DIR), [anno]) for sid in ids]
+
+    def load(self, ref: VideoRef) -> VideoRecord:
+        anno = ref.files[0]
+        sample = read_big_json(anno, ref.root)["samples"].get(ref.video_id)
+        if not isinstance(sample, dict):
+            raise SourceError(anno, f"sample {ref.video_id!r} is not an object")
+        meta = sample.get("metadata") or {}
+        entities = sample.get("entities")
+        where = anno
+        if entities is None and sample.get("sample_file"):
+            name = ref.video_id + ".json" if sample["sample_file"] is True else sample["sample_file"]
+            where = os.path.join(os.path.splitext(anno)[0], check(anno, checks.relative_path, name, "sample_file"))
+            part = read_json(where, ref.root)
+            entities = part.get("entities") if isinstance(part, dict) else None
+        if not isinstance(entities, list):
+            raise SourceError(where, f"sample {ref.video_id!r} has no entities list")
+        try:
+            fps = checks.frame_rate(meta.get("fps"), "metadata fps")
+            n = checks.frame_count(meta.get("number_of_frames"), "metadata number_of_frames")
+            res = meta.get("resolution") or {}
+            width, height = checks.frame_size(res.get("width"), res.get("height"), "metadata resolution")
+            data = checks.relative_path(meta.get("data_path") or meta.get("base_dir") or "", "data_path")
+        except (ValueError, TypeError) as e:
+            raise SourceError(anno, f"sample {ref.video_id!r}: {e}") from None
+        path = os.path.join(ref.location, data)
+        source_path(path, ref.root)
+        where_pixels: dict = {}
+        if os.path.isdir(path):
+            frames = tuple(sorted(f for f in os.listdir(path) if f.lower().endswith((".jpg", ".jpeg", ".png"))))
+            if len(frames) < n:
+                raise SourceError(path, f"{len(frames)} frames, metadata says {n}")
+            where_pixels = {"frames_dir": path, "frame_files": frames[:n]}
+        else:
+            where_pixels = {"video_file": path}
+        tracks: dict[str, dict[int, tuple]] = defaultdict(dict)
+        dropped = []
+        for k, e in enumerate(entities):
+            if not isinstance(e, dict) or e.get("id") is None or e.get("bb") is None:
+                continue
+            bb, blob = e["bb"], e.get("blob") or {}
+            frame = blob.get("frame_idx")
+            if frame is None and isinstance(e.get("time"), (int, float)):
+                frame = round(e["time"] / 1000 * fps)
+            if not isinstance(frame, int) or not 0 <= frame < n:
+                dropped.append(Dropped("entity frame outside the video", f"entity {k}: frame {frame!r}", str(e["id"]),
+                                       "frame", None, where))
+                continue
+            if not (isinstance(bb, list) and len(bb) == 4 and all(isinstance(v, (int, float)) and math.isfinite(v) for v in bb)):
+                dropped.append(Dropped("box is not [x, y, w, h]", f"entity {k}", str(e["id"]), "frame", frame, where))
+                continue
+            box = clip_box((bb[0], bb[1], bb[0] + bb[2], bb[1] + bb[3]), width, height) if bb[2] > 0 and bb[3] > 0 else None
+            if box is None:
+                dropped.append(Dropped("box has no area inside the image", f"entity {k}: kept as not visible",
+                                       str(e["id"]), "frame", frame, where))
+            tracks[str(e["id"])][frame] = box
+        objects = []
+        for tid in sorted(tracks, key=lambda t: (len(t), t)):
+            obj = TrackedObject(object_id=tid, kind="box", category=self.label)
+            obj.frames = {f: FrameAnnotation(visible=b is not None, box=b) for f, b in sorted(tracks[tid].items())}
+            objects.append(obj)
+        annotated = tuple(sorted({f for t in tracks.values() for f in t}))
+        video = Video(source=ref.source, split=ref.split, video_id=ref.video_id, width=width, height=height,
+                      n_frames=n, fps=fps, annotation_fps=min(fps, self.annotation_fps), input_files=ref.files,
+                      root=ref.root, **where_pixels)
+        return VideoRecord(video, objects, annotated, dropped)
