@@ -14,6 +14,7 @@ from pipeline.errors import ConfigError
 
 from .base import Converter
 from .burst import BurstConverter
+from .coco_mot import SeaDronesSeeConverter
 from .gluoncv_motion import PersonPath22Converter
 from .moca import MocaConverter
 from .mot import DanceTrackConverter, MotConverter, SoccerNetConverter, SportsMotConverter, TeamTrackConverter
@@ -62,6 +63,7 @@ SOURCES: dict[str, type[Converter]] = {
     "bdd100k": ScalabelConverter,
     "moca": MocaConverter,
     "personpath22": PersonPath22Converter,
+    "seadronessee": SeaDronesSeeConverter,
 }
 
 MANIFEST_DIR = Path(__file__).resolve().parent.parent / "data_manifests"

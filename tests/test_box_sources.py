@@ -444,3 +444,41 @@ def test_personpath22_in_the_gluoncv_layout(tmp_path):
         tracks = [r for r in _rows(out, "AcademicVideoTrack", "personpath22") if r["source_video"] == vid]
         assert tracks and all(src % 2 == 0 for r in tracks for src in r["source_frames"])  # key frames only
     _check_box_rows(out, "personpath22", truth["uid_vid_00000.mp4"], {1, 2})
+
+
+# -- COCO tracking JSON (SeaDronesSee) ---------------------------------------------------------------
+
+def test_seadronessee_coco_tracking_json(tmp_path):
+    """Images carry the source video's frame_index (715, 716, ...); the video record's key is "name:";
+    an "ignored" category and an annotation without track_id never become tracks."""
+    root = tmp_path / "lake_constance_v2021_tracking"
+    (root / "annotations").mkdir(parents=True)
+    boxes = {i: [(1, 10 + i, 20, 40 + i, 60), (2, 70, 30, 100, 70)] for i in range(20)}
+    paint_boxes(str(tmp_path / "painted"), 20, 128, 96, boxes, digits=6)
+    (root / "images" / "train").mkdir(parents=True)
+    images, annotations = [], []
+    for i in range(20):
+        image_id = 400 + i
+        os.link(tmp_path / "painted" / f"{i + 1:06d}.jpg", root / "images" / "train" / f"{image_id}.png")
+        images.append({"id": image_id, "file_name": f"{image_id}.png", "height": 96, "width": 128,
+                       "source": {"drone": "mavic", "folder_name": "DJI_0057", "video": "DJI_0057.MP4", "frame_no": 715 + i},
+                       "video_id": 0, "frame_index": 715 + i})
+        for t, x0, y0, x1, y1 in boxes[i]:
+            annotations.append({"id": len(annotations), "image_id": image_id, "bbox": [x0, y0, x1 - x0, y1 - y0],
+                                "area": (x1 - x0) * (y1 - y0), "category_id": t, "video_id": 0, "track_id": t})
+        annotations.append({"id": len(annotations), "image_id": image_id, "bbox": [5, 80, 10, 10], "category_id": 0,
+                            "video_id": 0, "track_id": 9})
+    annotations.append({"id": len(annotations), "image_id": 400, "bbox": [1, 1, 5, 5], "category_id": 1, "video_id": 0})
+    (root / "annotations" / "instances_train_objects_in_water.json").write_text(json.dumps({
+        "images": images, "annotations": annotations,
+        "videos": [{"id": 0, "height": 96, "width": 128, "name:": "/data/input/recordings/mavic/DJI_0057.MP4"}],
+        "categories": [{"id": 0, "name": "ignored"}, {"id": 1, "name": "swimmer"}, {"id": 2, "name": "boat"}]}))
+    summary, tables, out = _build(tmp_path, [{"name": "seadronessee", "root": str(root), "split": "train"}])
+    assert summary["sources"]["seadronessee/train"]["tracks_kept"] == 2
+    reasons = {(r["object_id"], r["reason"]) for r in tables["rejects"]}
+    assert ("9", "ignore region (ignored)") in reasons and (None, "annotation without track_id") in reasons
+    points = {r["category"]: r["count"] for r in _rows(out, "AcademicVideoPoint", "seadronessee")}
+    assert points == {"swimmer": 1, "boat": 1}
+    (row,) = [r for r in _rows(out, "AcademicVideoTrack", "seadronessee") if r["expression"] == "swimmer"]
+    assert row["source_video"] == "DJI_0057" and row["source_frames"][0] == 0
+    _check_box_rows(out, "seadronessee", boxes, {1, 2})

@@ -1,0 +1,129 @@
+"""COCO-style multi-object tracking JSON: SeaDronesSee MOT
+(`annotations/instances_<split>_objects_in_water.json` beside `images/<split>/<id>.png`).
+
+One JSON per split: `images` `{id, file_name, height, width, video_id, frame_index}` (the frame's
+number in the source video, e.g. 715: not 0..N), `videos` `{id, height, width, "name:"}` (the key
+really is spelt with a colon; older files may say `name`), `annotations` `{id, image_id, bbox
+[x, y, w, h], category_id, video_id, track_id}`, `categories`. A video's frames are its images
+ordered by `frame_index`; its annotation rate is the frame rate over the usual gap between them.
+Each category (swimmer, swimmer with life jacket, boat, ...) is one query; a category named
+"ignored" is an ignore region (never a track, in the rejects table); an annotation without a
+`track_id` is left out with the reason. The JSON is parsed once per process and shared.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+from collections import defaultdict
+
+from pipeline import checks
+from pipeline.errors import SourceError
+from pipeline.masks import clip_box
+from pipeline.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
+
+from .base import Converter, VideoRef, category_names, check, once_per_file, read_json, require_dir
+
+IGNORED = {"ignored", "ignore"}
+
+
+@once_per_file()
+def read_index(path: str, root: str | None = None) -> dict:
+    """{video key: {"images": [...], "annotations": [...]}, "_categories": {...}} of a split's JSON."""
+    data = read_json(path, root)
+    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
+        raise SourceError(path, "not a COCO tracking JSON (no images list)")
+    names = {}
+    for v in data.get("videos") or []:
+        if isinstance(v, dict) and "id" in v:
+            raw = v.get("name:") or v.get("name") or f"video_{v['id']}"
+            names[v["id"]] = os.path.splitext(os.path.basename(str(raw)))[0] or f"video_{v['id']}"
+    index: dict = defaultdict(lambda: {"images": [], "annotations": []})
+    image_video = {}
+    for im in data["images"]:
+        if isinstance(im, dict) and "id" in im and "video_id" in im:
+            key = names.get(im["video_id"], f"video_{im['video_id']}")
+            index[key]["images"].append(im)
+            image_video[im["id"]] = key
+    for a in data.get("annotations") or []:
+        if isinstance(a, dict) and a.get("image_id") in image_video:
+            index[image_video[a["image_id"]]]["annotations"].append(a)
+    out = dict(index)
+    out["_categories"] = category_names(data.get("categories"))
+    return out
+
+
+class SeaDronesSeeConverter(Converter):
+    name = "seadronessee"
+    title = "SeaDronesSee"
+    kind = "box"
+    annotation = "instances_{split}_objects_in_water.json"
+    OPTIONS = {"frame_fps": ((int, float), 30.0, "frame rate of the source videos (the images' frame_index counts in it)")}
+
+    def _json(self, root: str, split: str) -> str:
+        for folder in ("annotations", ""):
+            path = os.path.join(root, folder, self.annotation.format(split=split))
+            if os.path.exists(path):
+                return path
+        raise SourceError(os.path.join(root, "annotations", self.annotation.format(split=split)), "annotation JSON not found")
+
+    def discover(self, root: str, split: str) -> list[VideoRef]:
+        path = self._json(root, split)
+        images = os.path.join(root, "images", split)
+        require_dir(images, f"{self.title} images")
+        return [self._ref(root, split, key, images, [path]) for key in sorted(read_index(path, root)) if key != "_categories"]
+
+    def load(self, ref: VideoRef) -> VideoRecord:
+        path = ref.files[0]
+        index = read_index(path, ref.root)
+        entry, names = index.get(ref.video_id), index["_categories"]
+        if not entry or not entry["images"]:
+            raise SourceError(path, f"video {ref.video_id!r} has no images")
+        by_number = {}
+        for im in entry["images"]:
+            number = im.get("frame_index")
+            if not isinstance(number, int) or isinstance(number, bool) or number < 0:
+                raise SourceError(path, f"image {im.get('id')}: frame_index {number!r} is not a whole number >= 0")
+            check(path, checks.relative_path, str(im.get("file_name", "")), f"image {im.get('id')} file_name")
+            by_number[number] = im
+        first = min(by_number)
+        n = check(path, checks.frame_count, max(by_number) - first + 1, "frame_index span")
+        files = tuple(by_number[first + i]["file_name"] if first + i in by_number else "" for i in range(n))
+        sizes = {(im.get("width"), im.get("height")) for im in by_number.values()}
+        if len(sizes) != 1:
+            raise SourceError(path, f"video {ref.video_id!r}: images of different sizes {sorted(sizes, key=str)[:3]}")
+        width, height = check(path, checks.frame_size, *sizes.pop(), "image width/height")
+        frame_of = {im["id"]: number - first for number, im in by_number.items()}
+        tracks: dict[str, dict[int, tuple | None]] = defaultdict(dict)
+        category: dict[str, str] = {}
+        dropped = []
+        for a in entry["annotations"]:
+            cat = names.get(a.get("category_id"), str(a.get("category_id")))
+            if a.get("track_id") is None:
+                dropped.append(Dropped("annotation without track_id", f"annotation {a.get('id')}: left out", None,
+                                       "frame", frame_of[a["image_id"]], path))
+                continue
+            tid, frame, bb = str(a["track_id"]), frame_of[a["image_id"]], a.get("bbox")
+            category.setdefault(tid, cat)
+            ok = isinstance(bb, list) and len(bb) == 4 and all(isinstance(v, (int, float)) and math.isfinite(v) for v in bb)
+            box = clip_box((bb[0], bb[1], bb[0] + bb[2], bb[1] + bb[3]), width, height) if ok and bb[2] > 0 and bb[3] > 0 else None
+            if box is None:
+                dropped.append(Dropped("box is not finite or has no area inside the image",
+                                       f"annotation {a.get('id')}: kept as not visible", tid, "frame", frame, path))
+            tracks[tid][frame] = box
+        objects = []
+        for tid in sorted(tracks, key=lambda t: (len(t), t)):
+            if category[tid].lower() in IGNORED:
+                dropped.append(Dropped(f"ignore region ({category[tid]})", f"{len(tracks[tid])} boxes", tid, file=path))
+                continue
+            obj = TrackedObject(object_id=tid, kind="box", category=category[tid])
+            obj.frames = {f: FrameAnnotation(visible=b is not None, box=b) for f, b in sorted(tracks[tid].items())}
+            objects.append(obj)
+        annotated = tuple(sorted(frame_of.values()))
+        gaps = [b - a for a, b in zip(annotated, annotated[1:])]
+        fps = float(ref.option("frame_fps", 30.0))
+        video = Video(source=ref.source, split=ref.split, video_id=ref.video_id, width=width, height=height,
+                      n_frames=n, fps=fps, annotation_fps=fps / (statistics.median(gaps) if gaps else 1),
+                      frames_dir=ref.location, frame_files=files, input_files=ref.files, root=ref.root)
+        return VideoRecord(video, objects, annotated, dropped)
