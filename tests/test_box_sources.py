@@ -482,3 +482,35 @@ def test_seadronessee_coco_tracking_json(tmp_path):
     (row,) = [r for r in _rows(out, "AcademicVideoTrack", "seadronessee") if r["expression"] == "swimmer"]
     assert row["source_video"] == "DJI_0057" and row["source_frames"][0] == 0
     _check_box_rows(out, "seadronessee", boxes, {1, 2})
+
+
+# -- bad input in the new families: one clear reject naming the file, the rest converts ----------------
+
+def test_sot_malformed_line_and_corrupt_jpeg_reject_only_their_sequence(tmp_path):
+    root = tmp_path / "TNL2K"
+    for name in ("good", "badline", "badjpeg"):
+        _sot_sequence(root / name, frames="imgs")
+        (root / name / "language.txt").write_text(f"the {name} box ")
+    gt = root / "badline" / "groundtruth.txt"
+    lines = gt.read_text().splitlines()
+    lines[6] = "12,abc,30,40"
+    gt.write_text("\n".join(lines))
+    (root / "badjpeg" / "imgs" / "000001.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    summary, tables, out = _build(tmp_path, [{"name": "tnl2k", "root": str(root), "split": "train"}])
+    videos = {r["video_id"]: r for r in tables["rejects"] if r["level"] == "video"}
+    assert set(videos) == {"badline", "badjpeg"}
+    assert videos["badline"]["file"] == str(gt) and "line 7" in videos["badline"]["detail"]
+    assert videos["badjpeg"]["file"] == str(root / "badjpeg" / "imgs" / "000001.jpg")
+    assert summary["sources"]["tnl2k/train"]["videos_ok"] == 1
+
+
+def test_teamtrack_unreadable_mp4_is_a_reject_naming_it(tmp_path):
+    seq = tmp_path / "teamtrack-mot" / "soccer_side" / "train" / "seq02"
+    (seq / "gt").mkdir(parents=True)
+    (seq / "gt" / "gt.txt").write_text("1,1,10,10,20,20,1,1,1\n2,1,11,10,20,20,1,1,1\n")
+    (seq / "seqinfo.ini").write_text("[Sequence]\nname=seq02\nimDir=img1\nframeRate=2\nseqLength=2\n"
+                                     "imWidth=64\nimHeight=48\nimExt=.jpg\n")
+    (seq / "img1.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 truncated")
+    summary, tables, out = _build(tmp_path, [{"name": "teamtrack", "root": str(tmp_path / "teamtrack-mot"), "split": "train"}])
+    (r,) = [r for r in tables["rejects"] if r["level"] == "video"]
+    assert r["file"] == str(seq / "img1.mp4") and "cannot be decoded" in r["detail"]
