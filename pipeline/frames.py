@@ -7,6 +7,8 @@ OpenCV as a fallback). Only the requested indices are decoded.
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
@@ -23,6 +25,46 @@ def read_frames(video: Video, indices: list[int]) -> list[np.ndarray]:
     if video.video_file:
         return _read_video_file(video, indices)
     raise SourceError(video.path or video.video_id, "video has neither frame files nor a video file")
+
+
+class SampledFrames(Sequence):
+    """The sampled frames of a video, decoded on first use and kept only `keep` at a time.
+
+    A segmenter reads frame j of the request as `frames[j]`; a 320-step video at 1080p would be
+    2 GB held at once, so frames are read in chunks of `chunk` consecutive steps (one decoder seek
+    per chunk for video files) and the least recently used are forgotten beyond `keep`. Within
+    `keep`, every frame is decoded once; SAM 2 walks the steps in order, so it decodes each once per
+    propagation pass at most."""
+
+    def __init__(self, video: Video, indices: list[int], keep: int = 64, chunk: int = 16):
+        self.video, self.indices, self.keep, self.chunk = video, list(indices), max(keep, chunk), chunk
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self.decoded = 0  # frames decoded so far (tests and benchmarks read it)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, j):
+        if isinstance(j, slice):
+            return [self[i] for i in range(*j.indices(len(self)))]
+        if j < 0:
+            j += len(self)
+        if not 0 <= j < len(self):
+            raise IndexError(j)
+        if j not in self._cache:
+            start = j - j % self.chunk
+            steps = [k for k in range(start, min(len(self), start + self.chunk)) if k not in self._cache]
+            for k, frame in zip(steps, read_frames(self.video, [self.indices[k] for k in steps])):
+                self._cache[k] = frame
+            self.decoded += len(steps)
+            while len(self._cache) > self.keep:
+                self._cache.popitem(last=False)
+        self._cache.move_to_end(j)
+        return self._cache[j]
+
+    def held(self) -> dict[int, np.ndarray]:
+        """{source frame: pixels} of the frames still in memory (video writing reuses them)."""
+        return {self.indices[k]: f for k, f in self._cache.items()}
 
 
 def _inside_root(video: Video, path: str) -> None:

@@ -27,7 +27,7 @@ from converters.base import VideoRef
 from . import __version__, checks
 from .config import BuildConfig
 from .errors import SamplingError, SourceError, TransientError
-from .frames import read_frames
+from .frames import SampledFrames
 from .masks import clip_box
 from .png_masks import read_png_masks
 from .records import FrameAnnotation, VideoRecord
@@ -244,10 +244,9 @@ def _segment_and_filter(record: VideoRecord, sampled, cfg: BuildConfig, res: Vid
     v = record.video
     boxes = sampled_boxes(record, sampled)
     _leave_out_unseen(record, boxes, res)
-    indices = [s.frame for s in sampled]
-    frames = read_frames(v, indices)
-    frames_cache.update(zip(indices, frames))
+    frames = SampledFrames(v, [s.frame for s in sampled])  # decoded as the segmenter asks, a bounded number held
     seg = get_segmenter(cfg.segmenter).segment(SegmentRequest(frames, boxes, v.video_id))
+    frames_cache.update(frames.held())
     kept = []
     for o in record.objects:
         if o.kind != "box":

@@ -135,3 +135,29 @@ def test_reprompt_when_mask_leaks_out_of_the_box():
     result = SegmentResult(masks={"a": {}}, reprompts={"a": []})
     seg._track({"n": 5}, boxes, result)
     assert result.reprompts["a"] == [3]
+
+
+def test_sampled_frames_are_decoded_on_demand_and_held_bounded(tmp_path):
+    """A long video's sampled frames are never all in memory: SampledFrames keeps at most `keep`,
+    and GrabCut walks frame by frame, so each frame is decoded once however many objects it has."""
+    from converters import get_converter
+    from pipeline.frames import SampledFrames, read_frames
+    from pipeline.segmenters import get_segmenter
+    from pipeline.segmenters.base import SegmenterSettings, SegmentRequest
+    from tests.synthetic import mot_sequence
+
+    mot_sequence(str(tmp_path), "LONG", fps=10, seconds=12)
+    conv = get_converter("mot")
+    record = conv.load(conv.discover(str(tmp_path), "train")[0])
+    indices = list(range(0, 120, 5))  # 24 sampled steps
+    frames = SampledFrames(record.video, indices, keep=8, chunk=4)
+    assert len(frames) == 24 and frames.decoded == 0
+    for j in range(24):
+        assert (frames[j] == read_frames(record.video, [indices[j]])[0]).all()
+        assert len(frames.held()) <= 8
+    assert frames.decoded == 24
+    boxes = {str(o.object_id): {j: o.frames[f].box for j, f in enumerate(indices) if f in o.frames and o.frames[f].visible}
+             for o in record.objects}
+    once = SampledFrames(record.video, indices, keep=8, chunk=4)
+    result = get_segmenter(SegmenterSettings(name="grabcut")).segment(SegmentRequest(once, boxes))
+    assert once.decoded == 24 and set(result.masks) == set(boxes)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
@@ -37,6 +38,8 @@ class SegmenterSettings:
     reprompt_outside: Fraction = 0.2  # ... or where more than this fraction of the mask is outside the box
     max_reprompt_rounds: Annotated[int, Field(ge=0, le=1000)] = 10
     offload_video_to_cpu: bool = False
+    offload_state_to_cpu: bool = False  # SAM 2 keeps each frame's memory features on the host: GPU memory flat in length
+    vos_optimized: bool = False  # SAM 2's compiled video predictor (SAM2VideoPredictorVOS), where sam2 has it
     allow_random_weights: bool = False  # tests and speed benchmarks only
     # grabcut
     grabcut_iterations: Annotated[int, Field(ge=1, le=100)] = 5
@@ -44,7 +47,7 @@ class SegmenterSettings:
 
 @dataclass
 class SegmentRequest:
-    frames: list[np.ndarray]  # RGB uint8 HxWx3, one per sampled step
+    frames: Sequence[np.ndarray]  # RGB uint8 HxWx3, one per sampled step (a list, or frames.SampledFrames)
     boxes: dict[str, dict[int, Box]]  # object id -> {step: box}
     video_id: str = ""
 

@@ -25,12 +25,13 @@ class GrabCutSegmenter(Segmenter):
         self.iterations = settings.grabcut_iterations
 
     def segment(self, request: SegmentRequest) -> SegmentResult:
-        masks: dict[str, dict[int, dict]] = {}
-        for obj_id, boxes in request.boxes.items():
-            masks[obj_id] = {
-                step: M.encode(grabcut_mask(request.frames[step], box, self.iterations))
-                for step, box in boxes.items()
-            }
+        masks: dict[str, dict[int, dict]] = {obj_id: {} for obj_id in request.boxes}
+        steps = sorted({step for boxes in request.boxes.values() for step in boxes})
+        for step in steps:  # frame by frame: each frame is decoded once however many objects it has
+            frame = request.frames[step]
+            for obj_id, boxes in request.boxes.items():
+                if step in boxes:
+                    masks[obj_id][step] = M.encode(grabcut_mask(frame, boxes[step], self.iterations))
         return SegmentResult(masks=masks)
 
 

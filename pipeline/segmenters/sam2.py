@@ -10,7 +10,12 @@ Per video, all objects share one inference state over the *sampled* frames only:
 
 Frames are handed to SAM 2 from memory: its `init_state` only takes a JPEG folder or an mp4, so
 the frame loader it calls is swapped, for the duration of the call, for one that returns the
-already decoded sampled frames (no JPEG round trip, no decoding of unsampled frames).
+sampled frames (no JPEG round trip, no decoding of unsampled frames). SAM 2 reads
+`images[frame_idx]` one frame at a time, so what it gets is a lazy sequence (`_ModelFrames`) that
+resizes and normalises a frame when asked: no stack of every frame at model resolution (320 steps
+at 1024 would be 4 GB of float32). GPU memory then holds the model and SAM 2's per-frame memory
+features; `offload_state_to_cpu` moves those to the host, so GPU memory stays flat in video length.
+`vos_optimized` builds SAM 2's compiled video predictor where the installed sam2 has it.
 """
 
 from __future__ import annotations
@@ -62,9 +67,17 @@ class Sam2Segmenter(Segmenter):
         self.settings = settings
         self.device = resolve_device(settings.device)
         overrides = [f"++model.image_size={settings.image_size}"] if settings.image_size else []
+        extra = {}
+        if settings.vos_optimized:
+            import inspect
+
+            if "vos_optimized" not in inspect.signature(build_sam2_video_predictor).parameters:
+                raise ConfigError("vos_optimized: the installed sam2 has no compiled video predictor (needs sam2 >= 1.1)")
+            extra["vos_optimized"] = True
         try:
             self.predictor = build_sam2_video_predictor(
-                settings.model_config, ckpt_path=settings.checkpoint, device=self.device, hydra_overrides_extra=overrides
+                settings.model_config, ckpt_path=settings.checkpoint, device=self.device, hydra_overrides_extra=overrides,
+                **extra,
             )
         except Exception as e:  # noqa: BLE001 - hydra, torch.load and state-dict errors all mean "unusable"
             first = (str(e).strip().splitlines() or [""])[0][:200]
@@ -85,24 +98,12 @@ class Sam2Segmenter(Segmenter):
         self._lock = threading.Lock()  # one video at a time per predictor
 
     # -- state from in-memory frames -------------------------------------------------------------
-    def _frames_tensor(self, frames: list[np.ndarray]):
-        torch = self._torch
-        size = self.predictor.image_size
-        arr = np.stack([np.asarray(Image.fromarray(f).resize((size, size))) for f in frames])
-        images = torch.from_numpy(arr).permute(0, 3, 1, 2).float().div_(255.0)
-        mean = torch.tensor(IMG_MEAN)[:, None, None]
-        std = torch.tensor(IMG_STD)[:, None, None]
-        images = (images - mean) / std
-        if not self.settings.offload_video_to_cpu:
-            images = images.to(self.device)
-        return images
-
     @contextmanager
-    def _frames_loader(self, frames: list[np.ndarray]):
+    def _frames_loader(self, frames):
         import sam2.sam2_video_predictor as vp
 
         height, width = frames[0].shape[:2]
-        images = self._frames_tensor(frames)
+        images = _ModelFrames(frames, self.predictor.image_size, self._torch)
         original = vp.load_video_frames
         vp.load_video_frames = lambda **_: (images, height, width)
         try:
@@ -122,7 +123,8 @@ class Sam2Segmenter(Segmenter):
         with self._lock, torch.inference_mode(), autocast:
             with self._frames_loader(request.frames):
                 state = self.predictor.init_state(
-                    video_path="<in-memory frames>", offload_video_to_cpu=self.settings.offload_video_to_cpu
+                    video_path="<in-memory frames>", offload_video_to_cpu=self.settings.offload_video_to_cpu,
+                    offload_state_to_cpu=self.settings.offload_state_to_cpu,
                 )
             try:
                 self._track(state, objects, result)
@@ -167,3 +169,22 @@ class Sam2Segmenter(Segmenter):
                 prompted[oid].add(step)
                 result.reprompts[oid].append(step)
             start, rounds = min(new.values()), rounds + 1
+
+
+class _ModelFrames:
+    """What SAM 2 stores as `inference_state["images"]`: `len()` and `[i]` -> the i-th sampled frame
+    as a normalised 3 x S x S float tensor, made when SAM 2 asks (it moves it to the device itself),
+    so that no more than the frame in use exists at model resolution."""
+
+    def __init__(self, frames, size: int, torch):
+        self.frames, self.size, self.torch = frames, size, torch
+        self.mean = torch.tensor(IMG_MEAN)[:, None, None]
+        self.std = torch.tensor(IMG_STD)[:, None, None]
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __getitem__(self, i: int):
+        arr = np.asarray(Image.fromarray(self.frames[i]).resize((self.size, self.size)))
+        image = self.torch.from_numpy(arr).permute(2, 0, 1).float().div_(255.0)
+        return (image - self.mean) / self.std
