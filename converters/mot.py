@@ -15,6 +15,10 @@ Bad rows never stop the sequence: a row whose frame or id is not a whole number,
 outside 1..seqLength, is left out; a box that is not finite, has no area or lies outside the image
 is kept as "not visible". Each is reported with the file and line. A wrong column count or a
 non-numeric field means the file is not a gt.txt, and rejects the sequence.
+
+Dialects are subclasses at the end of this module that change only what differs: SportsMOT
+(players; ids from 0), DanceTrack (dancers; 8-digit frames), SoccerNet (10 columns; each track's
+role from `gameinfo.ini` is its label) and TeamTrack (frames in `img1.mp4`).
 """
 
 from __future__ import annotations

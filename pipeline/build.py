@@ -43,7 +43,7 @@ from . import checks
 from .config import BuildConfig
 from .errors import ConfigError, SourceError, TransientError
 from .manifest import HashCache, code_version, describe_input, now_iso
-from .process import UNSEEN, VideoResult, process_video_cached
+from .process import VideoResult, process_video_cached
 from .rejects import REJECT_SCHEMA, Reject
 from .rows import POINT_DATASET, TRACK_DATASET
 from .sampling import check_rate
@@ -177,10 +177,11 @@ def describe_start(cfg: BuildConfig, refs: list[VideoRef]) -> str:
 
 
 def describe_result(i: int, n: int, r: VideoResult) -> str:
-    kept = sum(t["kept"] for t in r.tracks)
+    kept = sum(_status(t) == "kept" for t in r.tracks)
+    scored = sum(_status(t) != "unseen" for t in r.tracks)
     status = "ok" if r.ok else "REJECTED: " + "; ".join(
         f"{x.reason} ({x.file}: {x.detail})" if x.file else f"{x.reason} ({x.detail})" for x in r.rejects if x.level == "video")
-    return (f"[{i}/{n}] {r.source}/{r.split}/{r.video_id}: {status}; tracks kept {kept}/{len(r.tracks)}, "
+    return (f"[{i}/{n}] {r.source}/{r.split}/{r.video_id}: {status}; tracks kept {kept}/{scored}, "
             f"rows {len(r.point_rows)} point + {len(r.track_rows)} track, videos {len(r.videos)}"
             f"{' (cached)' if r.cached else f' ({r.seconds:.1f}s)'}")
 
@@ -337,8 +338,14 @@ def write_outputs(cfg: BuildConfig, results: list[VideoResult]) -> dict:
 TRACK_LOG_SCHEMA = pa.schema([
     ("source", pa.string()), ("split", pa.string()), ("video_id", pa.string()), ("object_id", pa.string()),
     ("kept", pa.bool_()), ("mean_iou", pa.float64()), ("n_frames", pa.int64()), ("reprompts", pa.int64()),
-    ("label", pa.string()),
+    ("label", pa.string()), ("status", pa.string()),
 ])
+
+
+def _status(track: dict) -> str:
+    """kept, dropped (by the filter) or unseen (never visible on a sampled frame: not scored);
+    entries cached before `status` existed have only `kept`."""
+    return track.get("status") or ("kept" if track["kept"] else "dropped")
 
 
 def summarise(cfg: BuildConfig, results: list[VideoResult], rejects: list[Reject], shards: list[dict],
@@ -350,8 +357,9 @@ def summarise(cfg: BuildConfig, results: list[VideoResult], rejects: list[Reject
         per_video = sorted(len(r.point_rows) + len(r.track_rows) for r in rs)
         per_source[f"{spec.name}/{spec.split}"] = {
             "videos": len(rs), "videos_ok": sum(r.ok for r in rs), "objects": sum(r.n_objects for r in rs),
-            "objects_unseen": sum(x.reason == UNSEEN for r in rs for x in r.rejects),
-            "tracks_kept": sum(t["kept"] for t in tracks), "tracks_dropped": sum(not t["kept"] for t in tracks),
+            "objects_unseen": sum(_status(t) == "unseen" for t in tracks),
+            "tracks_kept": sum(_status(t) == "kept" for t in tracks),
+            "tracks_dropped": sum(_status(t) == "dropped" for t in tracks),
             "rows_per_video": {"min": per_video[0], "median": per_video[len(per_video) // 2], "max": per_video[-1]}
             if per_video else None,
             "point_rows": sum(len(r.point_rows) for r in rs), "track_rows": sum(len(r.track_rows) for r in rs),

@@ -175,7 +175,7 @@ def _process(ref: VideoRef, cfg: BuildConfig, progress: _Progress) -> VideoResul
     for o in record.objects:
         if o.kind == "mask":
             res.tracks.append({"object_id": o.object_id, "kept": True, "mean_iou": None, "n_frames": len(o.visible_frames()),
-                               "reprompts": 0, "label": o.category})
+                               "reprompts": 0, "label": o.category, "status": "kept"})
 
     progress.stage = "rows"
     tasks = tuple(load_manifest(ref.source).get("tasks") or ())
@@ -255,7 +255,8 @@ def _segment_and_filter(record: VideoRecord, sampled, cfg: BuildConfig, res: Vid
         score = score_track(o.object_id, boxes[o.object_id], seg.masks.get(o.object_id, {}), cfg.min_track_iou)
         n_re = len(seg.reprompts.get(o.object_id, []))
         res.tracks.append({"object_id": o.object_id, "kept": score.kept, "mean_iou": score.mean_iou,
-                           "n_frames": score.n_frames, "reprompts": n_re, "label": o.category})
+                           "n_frames": score.n_frames, "reprompts": n_re, "label": o.category,
+                           "status": "kept" if score.kept else "dropped"})
         if not score.kept:
             res.rejects.append(Reject(v.source, v.split, v.video_id, "track", "filter", "mean mask/box IoU below threshold",
                                       f"mean IoU {score.mean_iou:.3f} < {cfg.min_track_iou} over {score.n_frames} frames",
@@ -281,14 +282,18 @@ UNSEEN = "not visible on a sampled frame"
 def _leave_out_unseen(record: VideoRecord, boxes: dict[str, dict[int, tuple]], res: VideoResult) -> None:
     """Box objects never visible on a sampled frame are in no answer (counts and tracks are taken
     on the sampled frames): they leave the record and its queries instead of being scored, so that
-    they cannot count as dropped tracks. Each is reported; a query left with no object goes too."""
+    they cannot count as dropped tracks. Each is reported (a rejects row, and `status: unseen` in
+    tracks.parquet); a query left with no object goes too."""
     v = record.video
     unseen = {o.object_id for o in record.objects if o.kind == "box" and not boxes[o.object_id]}
     if not unseen:
         return
-    for oid in sorted(unseen):
-        res.rejects.append(Reject(v.source, v.split, v.video_id, "track", "sample", UNSEEN,
-                                  "in no answer; not scored", oid))
+    for o in record.objects:
+        if o.object_id in unseen:
+            res.rejects.append(Reject(v.source, v.split, v.video_id, "track", "sample", UNSEEN,
+                                      "in no answer; not scored", o.object_id))
+            res.tracks.append({"object_id": o.object_id, "kept": False, "mean_iou": None, "n_frames": 0,
+                               "reprompts": 0, "label": o.category, "status": "unseen"})
     record.objects = [o for o in record.objects if o.object_id not in unseen]
     queries = []
     for q in record.all_queries():

@@ -43,7 +43,8 @@ def test_a_pedestrian_never_on_a_sampled_frame_does_not_empty_the_sequence(sampl
     s = summary["sources"]["mot/train"]
     assert s["objects_unseen"] == 1 and s["tracks_dropped"] == 0 and s["tracks_kept"] == 3
     assert ("9", "not visible on a sampled frame") in {(r["object_id"], r["reason"]) for r in tables["rejects"]}
-    assert "9" not in {t["object_id"] for t in tables["tracks"]}
+    # every pedestrian is in tracks.parquet; 9 as unseen (not scored, not dropped)
+    assert {t["object_id"]: t["status"] for t in tables["tracks"]} == {"1": "kept", "2": "kept", "3": "kept", "9": "unseen"}
     (point,) = _rows(out, "AcademicVideoPoint", "mot")
     (track,) = _rows(out, "AcademicVideoTrack", "mot")
     assert point["count"] == 3 and track["anno_id"] == ["1", "2", "3"]
@@ -100,8 +101,8 @@ def test_real_sportsmot_sequence_in_its_release_layout(shared_real, tmp_path):
     summary, tables, out = _build(tmp_path, [{"name": "sportsmot", "root": str(tmp_path / "dataset"), "split": "train"}])
     s = summary["sources"]["sportsmot/train"]
     ids = {b[0] for bs in boxes.values() for b in bs}
-    scored = {int(t["object_id"]) for t in tables["tracks"]}
-    assert 0 in ids and scored == ids  # track id 0 is a player like any other
+    listed = {int(t["object_id"]) for t in tables["tracks"]}
+    assert 0 in ids and listed == ids  # track id 0 is a player like any other; every player is listed
     kept = {int(t["object_id"]) for t in tables["tracks"] if t["kept"]}
     assert s["tracks_kept"] == len(kept) >= 0.8 * len(ids)
     assert _check_box_rows(out, "sportsmot", boxes, kept) > 100
@@ -109,7 +110,8 @@ def test_real_sportsmot_sequence_in_its_release_layout(shared_real, tmp_path):
     assert {r["expression"] for r in _rows(out, "AcademicVideoTrack", "sportsmot")} == {"player"}
 
 
-def test_dancetrack_reads_eight_digit_frames(tmp_path):
+def write_dancetrack(tmp_path):
+    """`dancetrack/train/dancetrack0001/` with two dancers; returns (root, boxes)."""
     seq = tmp_path / "dancetrack" / "train" / "dancetrack0001"
     (seq / "gt").mkdir(parents=True)
     boxes = {i: [(1, 10 + i, 12, 40 + i, 60), (2, 60, 8 + i, 90, 50 + i)] for i in range(20)}
@@ -118,6 +120,11 @@ def test_dancetrack_reads_eight_digit_frames(tmp_path):
     (seq / "seqinfo.ini").write_text("[Sequence]\nname=dancetrack0001\nimDir=img1\nframeRate=10\nseqLength=20\n"
                                      "imWidth=128\nimHeight=96\nimExt=.jpg\n")
     paint_boxes(str(seq / "img1"), 20, 128, 96, boxes, digits=8)
+    return tmp_path / "dancetrack", boxes
+
+
+def test_dancetrack_reads_eight_digit_frames(tmp_path):
+    _, boxes = write_dancetrack(tmp_path)
     summary, tables, out = _build(tmp_path, [{"name": "dancetrack", "root": str(tmp_path / "dancetrack"), "split": "train"}])
     assert summary["sources"]["dancetrack/train"]["tracks_kept"] == 2
     (row,) = _rows(out, "AcademicVideoPoint", "dancetrack")
@@ -355,6 +362,7 @@ def test_real_bdd100k_video_in_its_release_layout(shared_real, tmp_path):
     assert len(crowd_only) == 2
     rejected = {r["object_id"] for r in tables["rejects"] if r["reason"] == "ignore region (crowd)"}
     assert rejected == crowd_only and not rejected & {t["object_id"] for t in tables["tracks"]}
+    assert all(t["status"] in ("kept", "dropped", "unseen") for t in tables["tracks"])
     kept = {t["object_id"] for t in tables["tracks"] if t["kept"]}
     assert len(kept) >= 0.5 * len(tables["tracks"]) > 0
     by_frame = {f["frameIndex"]: {lab["id"]: lab for lab in f["labels"]} for f in frames}
@@ -514,3 +522,33 @@ def test_teamtrack_unreadable_mp4_is_a_reject_naming_it(tmp_path):
     summary, tables, out = _build(tmp_path, [{"name": "teamtrack", "root": str(tmp_path / "teamtrack-mot"), "split": "train"}])
     (r,) = [r for r in tables["rejects"] if r["level"] == "video"]
     assert r["file"] == str(seq / "img1.mp4") and "cannot be decoded" in r["detail"]
+
+
+
+# -- the same families through SAM 2 (tiny model, random weights: true code path, junk masks) ----------
+
+@pytest.mark.parametrize("source", ["dancetrack", "uw_cot220"])
+def test_box_families_through_sam2_record_every_track_score(source, tmp_path):
+    """Random weights give masks that disagree with the boxes: tracks are scored, the dropped ones
+    are rejects carrying their mean IoU, and nothing fails."""
+    pytest.importorskip("sam2")
+    if source == "dancetrack":
+        root, _ = write_dancetrack(tmp_path)
+        spec = {"name": "dancetrack", "root": str(root), "split": "train"}
+    else:
+        _sot_sequence(tmp_path / "UW-COT220" / "crab", gt="groundtruth_rect.txt", frames="imgs", n=60)
+        (tmp_path / "UW-COT220" / "crab" / "language.txt").write_text("a crab")
+        spec = {"name": "uw_cot220", "root": str(tmp_path / "UW-COT220"), "split": "test"}
+    segmenter = {"name": "sam2", "model_config": "configs/sam2.1/sam2.1_hiera_t.yaml", "image_size": 256,
+                 "allow_random_weights": True, "device": "cpu", "max_reprompt_rounds": 1}
+    summary, tables, out = _build(tmp_path, [spec], segmenter=segmenter)
+    scored = [t for t in tables["tracks"] if t["status"] != "unseen"]
+    assert scored and all(t["mean_iou"] is not None and t["n_frames"] > 0 for t in scored)
+    for t in scored:
+        if t["status"] == "kept":
+            assert t["mean_iou"] >= 0.5
+        else:
+            (r,) = [r for r in tables["rejects"] if r["object_id"] == t["object_id"] and r["stage"] == "filter"]
+            assert r["reason"] == "mean mask/box IoU below threshold" and f"{t['mean_iou']:.3f}" in r["detail"]
+    s = summary["sources"][f"{spec['name']}/{spec['split']}"]
+    assert s["tracks_kept"] + s["tracks_dropped"] == len(scored)
