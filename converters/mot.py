@@ -34,15 +34,7 @@ from pipeline.errors import SourceError
 from pipeline.masks import clip_box
 from pipeline.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
 
-from .base import (
-    Converter,
-    VideoRef,
-    check,
-    parse_numbers,
-    read_text,
-    require_dir,
-    source_path,
-)
+from .base import Converter, VideoRef, check, image_size, parse_numbers, read_text, require_dir, source_path
 
 PEDESTRIAN = 1
 DISTRACTORS = {2: "person on vehicle", 7: "static person", 8: "distractor", 12: "reflection"}
@@ -97,10 +89,17 @@ class MotConverter(Converter):
         """Each track's category, and the tracks that have none (left out, with the reason)."""
         return {t: self.label for t in track_ids}, []
 
+    def seq_info(self, ref: VideoRef) -> dict:
+        """frameRate, seqLength, imWidth, imHeight, imDir, imExt of the sequence (its seqinfo.ini)."""
+        return read_seqinfo(ref.files[0], ref.root)
+
+    def gt_file(self, ref: VideoRef) -> str:
+        return ref.files[1]
+
     def load(self, ref: VideoRef) -> VideoRecord:
-        ini_path, gt_path = ref.files[:2]
+        gt_path = self.gt_file(ref)
         source_path(ref.location, ref.root)
-        info = read_seqinfo(ini_path, ref.root)
+        info = self.seq_info(ref)
         n = info["seqLength"]
         video = Video(
             source=ref.source, split=ref.split, video_id=ref.video_id, width=info["imWidth"],
@@ -297,3 +296,39 @@ class SoccerNetConverter(MotConverter):
         missing = [Dropped("no role in gameinfo.ini", f"track {t} has no trackletID_{t} entry", str(t), file=path)
                    for t in track_ids if t not in roles]
         return labels, missing
+
+
+class BftConverter(MotConverter):
+    """BFT (Bird Flock Tracking, NetTrack): MOTChallenge rows in `annotations_mot/<split>/<seq>.txt`
+    and the frames in `<split>/<seq>/` (sorted by the number in their names), with no seqinfo.ini:
+    the size comes from the first frame and the rate from `frame_fps`. Unconfirmed against real
+    files (none public): the gt path is SOURCE_FORMATS', the frame folder an assumption."""
+
+    name = "bft"
+    title = "BFT"
+    label = "bird"
+    OPTIONS = {**MotConverter.OPTIONS,
+               "frame_fps": ((int, float), 25.0, "frame rate of the frames (BFT ships no seqinfo.ini)")}
+
+    def discover(self, root: str, split: str) -> list[VideoRef]:
+        folder = os.path.join(root, "annotations_mot", split)
+        require_dir(folder, f"{self.title} annotations_mot/{split}")
+        return [self._ref(root, split, gt.stem, os.path.join(root, split, gt.stem), [gt])
+                for gt in sorted(Path(folder).glob("*.txt"))]
+
+    def gt_file(self, ref: VideoRef) -> str:
+        return ref.files[0]
+
+    def seq_info(self, ref: VideoRef) -> dict:
+        require_dir(ref.location, "image")
+        names = sorted((f for f in os.listdir(ref.location) if f.lower().endswith((".jpg", ".jpeg", ".png"))),
+                       key=lambda f: (int("".join(c for c in f if c.isdigit()) or -1), f))
+        if not names:
+            raise SourceError(ref.location, "no frame images")
+        width, height = image_size(os.path.join(ref.location, names[0]), ref.root)
+        fps = check(ref.location, checks.frame_rate, ref.option("frame_fps", 25.0), "frame_fps")
+        return {"frameRate": fps, "seqLength": len(names), "imWidth": width, "imHeight": height,
+                "frame_files": tuple(names)}
+
+    def _frames(self, ref: VideoRef, info: dict) -> dict:
+        return {"frames_dir": ref.location, "frame_files": info["frame_files"]}

@@ -17,7 +17,14 @@ from .burst import BurstConverter
 from .coco_mot import SeaDronesSeeConverter
 from .gluoncv_motion import PersonPath22Converter
 from .moca import MocaConverter
-from .mot import DanceTrackConverter, MotConverter, SoccerNetConverter, SportsMotConverter, TeamTrackConverter
+from .mot import (
+    BftConverter,
+    DanceTrackConverter,
+    MotConverter,
+    SoccerNetConverter,
+    SportsMotConverter,
+    TeamTrackConverter,
+)
 from .palette import LvosConverter, MoseConverter, RefDavis17Converter, RefYoutubeVosConverter, VipsegConverter
 from .refvos import MevisConverter, RevosConverter
 from .sav import SavConverter
@@ -64,6 +71,7 @@ SOURCES: dict[str, type[Converter]] = {
     "moca": MocaConverter,
     "personpath22": PersonPath22Converter,
     "seadronessee": SeaDronesSeeConverter,
+    "bft": BftConverter,
 }
 
 MANIFEST_DIR = Path(__file__).resolve().parent.parent / "data_manifests"

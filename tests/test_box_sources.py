@@ -552,3 +552,19 @@ def test_box_families_through_sam2_record_every_track_score(source, tmp_path):
             assert r["reason"] == "mean mask/box IoU below threshold" and f"{t['mean_iou']:.3f}" in r["detail"]
     s = summary["sources"][f"{spec['name']}/{spec['split']}"]
     assert s["tracks_kept"] + s["tracks_dropped"] == len(scored)
+
+
+def test_bft_annotations_mot_beside_frame_folders(tmp_path):
+    root = tmp_path / "BFT"
+    boxes = {i: [(1, 10 + i, 12, 30 + i, 30), (2, 60, 40, 80, 60 - i // 2)] for i in range(20)}
+    (root / "annotations_mot" / "train").mkdir(parents=True)
+    (root / "annotations_mot" / "train" / "flock01.txt").write_text(
+        "".join(f"{i + 1},{t},{x0 + 1:.0f},{y0 + 1:.0f},{x1 - x0:.0f},{y1 - y0:.0f},1,1,1\n"
+                for i, bs in boxes.items() for t, x0, y0, x1, y1 in bs))
+    paint_boxes(str(root / "train" / "flock01"), 20, 128, 96, boxes, digits=6)
+    summary, tables, out = _build(tmp_path, [{"name": "bft", "root": str(root), "split": "train",
+                                              "options": {"frame_fps": 10}}])
+    assert summary["sources"]["bft/train"]["tracks_kept"] == 2
+    (row,) = _rows(out, "AcademicVideoPoint", "bft")
+    assert row["category"] == "bird" and row["count"] == 2
+    _check_box_rows(out, "bft", boxes, {1, 2})
