@@ -287,16 +287,16 @@ def test_any_failure_of_one_video_is_a_reject(root, tmp_path, monkeypatch):
 
 
 def test_memory_error_while_segmenting(root, tmp_path, monkeypatch):
-    import pipeline.process as proc
+    import pipeline.frames as frames
 
-    real = proc.read_frames
+    real = frames.read_frames
 
     def read(video, indices):
         if video.video_id == "SAMPLE-02":
             raise MemoryError()
         return real(video, indices)
 
-    monkeypatch.setattr(proc, "read_frames", read)
+    monkeypatch.setattr(frames, "read_frames", read)  # what SampledFrames decodes with
     _, rejects = build(root, "mot", tmp_path)
     r = video_reject(rejects, "SAMPLE-02")
     assert (r["stage"], r["reason"]) == ("segment", "out of memory")
