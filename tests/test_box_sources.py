@@ -421,9 +421,8 @@ def test_real_moca_rows_in_the_release_layout(shared_real, tmp_path):
 
 # -- gluon-cv motion JSON (PersonPath22) ---------------------------------------------------------------
 
-def test_personpath22_in_the_gluoncv_layout(tmp_path):
-    """Two samples, one with inline entities, one through `sample_file`; key frames every 2nd
-    frame at 10 fps (5 fps), entity frames from blob.frame_idx or from time."""
+def write_personpath22(tmp_path):
+    """Two samples, one with inline entities, one through `sample_file`; returns (root, truth)."""
     root = tmp_path / "personpath22"
     (root / "annotation" / "anno_visible_2022").mkdir(parents=True)
     samples, truth = {}, {}
@@ -443,6 +442,12 @@ def test_personpath22_in_the_gluoncv_layout(tmp_path):
             samples[vid] = {"metadata": meta, "sample_file": f"{vid}.json"}
     (root / "annotation" / "anno_visible_2022.json").write_text(json.dumps({"metadata": {}, "samples": samples}))
     (root / "annotation" / "splits.json").write_text(json.dumps({"train": list(samples), "test": []}))
+    return root, truth
+
+
+def test_personpath22_in_the_gluoncv_layout(tmp_path):
+    """Key frames every 2nd frame at 10 fps (5 fps), entity frames from blob.frame_idx or from time."""
+    root, truth = write_personpath22(tmp_path)
     summary, tables, out = _build(tmp_path, [{"name": "personpath22", "root": str(root), "split": "train"}])
     s = summary["sources"]["personpath22/train"]
     assert s["videos_ok"] == 2 and s["tracks_kept"] == 4
@@ -457,9 +462,9 @@ def test_personpath22_in_the_gluoncv_layout(tmp_path):
 
 # -- COCO tracking JSON (SeaDronesSee) ---------------------------------------------------------------
 
-def test_seadronessee_coco_tracking_json(tmp_path):
-    """Images carry the source video's frame_index (715, 716, ...); the video record's key is "name:";
-    an "ignored" category and an annotation without track_id never become tracks."""
+def write_seadronessee(tmp_path):
+    """One video of 20 images numbered from frame 715, two tracks, an "ignored" track and an
+    annotation without track_id; returns (root, boxes)."""
     root = tmp_path / "lake_constance_v2021_tracking"
     (root / "annotations").mkdir(parents=True)
     boxes = {i: [(1, 10 + i, 20, 40 + i, 60), (2, 70, 30, 100, 70)] for i in range(20)}
@@ -482,6 +487,13 @@ def test_seadronessee_coco_tracking_json(tmp_path):
         "images": images, "annotations": annotations,
         "videos": [{"id": 0, "height": 96, "width": 128, "name:": "/data/input/recordings/mavic/DJI_0057.MP4"}],
         "categories": [{"id": 0, "name": "ignored"}, {"id": 1, "name": "swimmer"}, {"id": 2, "name": "boat"}]}))
+    return root, boxes
+
+
+def test_seadronessee_coco_tracking_json(tmp_path):
+    """Images carry the source video's frame_index (715, 716, ...); the video record's key is "name:";
+    an "ignored" category and an annotation without track_id never become tracks."""
+    root, boxes = write_seadronessee(tmp_path)
     summary, tables, out = _build(tmp_path, [{"name": "seadronessee", "root": str(root), "split": "train"}])
     assert summary["sources"]["seadronessee/train"]["tracks_kept"] == 2
     reasons = {(r["object_id"], r["reason"]) for r in tables["rejects"]}
@@ -528,7 +540,7 @@ def test_teamtrack_unreadable_mp4_is_a_reject_naming_it(tmp_path):
 
 # -- the same families through SAM 2 (tiny model, random weights: true code path, junk masks) ----------
 
-@pytest.mark.parametrize("source", ["dancetrack", "uw_cot220"])
+@pytest.mark.parametrize("source", ["dancetrack", "uw_cot220", "seadronessee", "personpath22"])
 def test_box_families_through_sam2_record_every_track_score(source, tmp_path):
     """Random weights give masks that disagree with the boxes: tracks are scored, the dropped ones
     are rejects carrying their mean IoU, and nothing fails."""
@@ -536,10 +548,16 @@ def test_box_families_through_sam2_record_every_track_score(source, tmp_path):
     if source == "dancetrack":
         root, _ = write_dancetrack(tmp_path)
         spec = {"name": "dancetrack", "root": str(root), "split": "train"}
-    else:
+    elif source == "uw_cot220":
         _sot_sequence(tmp_path / "UW-COT220" / "crab", gt="groundtruth_rect.txt", frames="imgs", n=60)
         (tmp_path / "UW-COT220" / "crab" / "language.txt").write_text("a crab")
         spec = {"name": "uw_cot220", "root": str(tmp_path / "UW-COT220"), "split": "test"}
+    elif source == "seadronessee":
+        root, _ = write_seadronessee(tmp_path)
+        spec = {"name": "seadronessee", "root": str(root), "split": "train"}
+    else:
+        root, _ = write_personpath22(tmp_path)
+        spec = {"name": "personpath22", "root": str(root), "split": "train"}
     segmenter = {"name": "sam2", "model_config": "configs/sam2.1/sam2.1_hiera_t.yaml", "image_size": 256,
                  "allow_random_weights": True, "device": "cpu", "max_reprompt_rounds": 1}
     summary, tables, out = _build(tmp_path, [spec], segmenter=segmenter)
@@ -549,7 +567,8 @@ def test_box_families_through_sam2_record_every_track_score(source, tmp_path):
         if t["status"] == "kept":
             assert t["mean_iou"] >= 0.5
         else:
-            (r,) = [r for r in tables["rejects"] if r["object_id"] == t["object_id"] and r["stage"] == "filter"]
+            (r,) = [r for r in tables["rejects"] if (r["video_id"], r["object_id"], r["stage"]) ==
+                    (t["video_id"], t["object_id"], "filter")]
             assert r["reason"] == "mean mask/box IoU below threshold" and f"{t['mean_iou']:.3f}" in r["detail"]
     s = summary["sources"][f"{spec['name']}/{spec['split']}"]
     assert s["tracks_kept"] + s["tracks_dropped"] == len(scored)

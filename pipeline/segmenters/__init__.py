@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 
-from .base import SegmentRequest, Segmenter, SegmenterSettings
+from .base import Segmenter, SegmenterSettings, SegmentRequest
 
 _CACHE: dict[SegmenterSettings, Segmenter] = {}
 _LOCK = threading.Lock()

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import masks as M
 from ..records import Box
-from .base import SegmentRequest, SegmentResult, Segmenter, SegmenterSettings
+from .base import Segmenter, SegmenterSettings, SegmentRequest, SegmentResult
 
 MARGIN_FRACTION = 0.3
 MARGIN_MIN_PX = 8

@@ -29,7 +29,7 @@ from PIL import Image
 
 from .. import masks as M
 from ..errors import ConfigError
-from .base import SegmentRequest, SegmentResult, Segmenter, SegmenterSettings, check_sam2_settings
+from .base import Segmenter, SegmenterSettings, SegmentRequest, SegmentResult, check_sam2_settings
 
 IMG_MEAN = (0.485, 0.456, 0.406)
 IMG_STD = (0.229, 0.224, 0.225)
