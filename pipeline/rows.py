@@ -253,7 +253,7 @@ def point_rows(
                 for j, run in enumerate(_runs(window, blocked)):
                     after = next((b for b in sorted(blocked) if b > run[-1]), None)
                     a = start if run[0] == window[0] else sampled[run[0]].time
-                    b = sampled[after].time if after is not None else end
+                    b = min(sampled[after].time, end) if after is not None else end
                     if b - a >= settings.min_partial_seconds - 1e-6:
                         spans.append((run, a, b, f"{row_id}-{j:02d}"))
                 rejects.append(Reject(v.source, v.split, v.video_id, "row", "rows", "query has a dropped track",

@@ -107,19 +107,19 @@ def test_a_dropped_track_leaves_the_rows_over_times_it_is_not_seen():
     record.objects.append(TrackedObject("8", "mask", category="cat"))
     record.queries = record.all_queries()
     record.objects.pop()  # the filter dropped 8
-    record.filtered = {"8": frozenset(range(140, 160))}  # frames at 2 fps: 70..80 s
+    record.filtered = {"8": frozenset(range(140, 160)) | {260}}  # frames at 2 fps: 70..80 s and 130 s
     sampled, tracks, s, layout = prepare(record, tasks=("track", "point_count"))
     rows, rejects = point_rows(record, sampled, tracks, s, layout)
-    # windows 0-63 and 126-150 are whole; 63-126 loses 70-80 s: 63-70 (cat 7 hidden until 70: no
-    # row) and 80-126 (cat 7 seen at 80)
+    # window 0-63 is whole; 63-126 loses 70-80 s: 63-70 (cat 7 hidden until 70: no row) and 80-126
+    # (cat 7 seen at 80; it ends with its window, not at the next sighting at 130); 126-150 loses 130 s
     assert [(r["clip_start_time"], r["clip_end_time"], r["count"], r["timestamps"]) for r in rows] == [
-        (0.0, 63.0, 1, [0.0]), (80.0, 126.0, 1, [80.0]), (126.0, 150.0, 1, [126.0])]
+        (0.0, 63.0, 1, [0.0]), (80.0, 126.0, 1, [80.0]), (126.0, 130.0, 1, [126.0]), (130.5, 150.0, 1, [130.5])]
     assert T.parse(rows[1]["answer"])[0].frames[0].time == 0.0  # relative to its own clip start
-    assert [r.reason for r in rejects] == ["query has a dropped track"]
+    assert [r.reason for r in rejects] == ["query has a dropped track"] * 2
     rows, rejects = track_rows(record, sampled, tracks, s, layout)
-    # track clips are 0-64, 64-128, 128-150 s: the middle one shows cat 8
-    assert [r["clip"] for r in rows] == ["vid_clip000", "vid_clip002"]
-    assert [r.reason for r in rejects] == ["query has a dropped track"] and "vid_clip001" in rejects[0].detail
+    # track clips are 0-64, 64-128, 128-150 s: the last two show cat 8
+    assert [r["clip"] for r in rows] == ["vid_clip000"]
+    assert [r.reason for r in rejects] == ["query has a dropped track"] * 2 and "vid_clip001" in rejects[0].detail
 
 
 def test_odd_frame_sizes_are_padded_to_even_for_h264():
