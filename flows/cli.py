@@ -59,6 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     from converters import SOURCES
 
+    p = sub.add_parser("pull", help="download a source as its data manifest lists it (resumable, checked)",
+                       description="Download a source's files into DIR: resumable HTTP downloads checked against "
+                                   "their size and sha256, safe archive extraction, Hub files through "
+                                   "huggingface_hub; sources behind a licence form print what to do.")
+    p.add_argument("source", choices=sorted(SOURCES), help="source name (see data_manifests/)")
+    p.add_argument("--to", required=True, help="folder to download into (then use it as --root)")
+    p.add_argument("--force", action="store_true", help="download again even what is complete")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
     p = sub.add_parser("convert", help="build both datasets from one source dataset on disk",
                        description="Convert one source dataset on disk into AcademicVideoPoint/AcademicVideoTrack shards.")
     p.add_argument("source", choices=sorted(SOURCES), help="source name (see data_manifests/)")
@@ -150,6 +159,23 @@ def print_sources() -> None:
     Console(width=200).print(table)
 
 
+def pull_source(a: argparse.Namespace) -> int:
+    """0 when everything is in place; 3 when a licence-gated source still needs the user."""
+    from converters import load_manifest
+    from pipeline.ops.pull import pull
+
+    report = pull(a.source, a.to, load_manifest(a.source), force=a.force, show_progress=False if a.quiet else None)
+    for label, items in (("downloaded", report.downloaded), ("already complete", report.skipped),
+                         ("extracted", report.extracted)):
+        if items:
+            print(f"{label}: {', '.join(items)}")
+    if report.missing_manual:
+        print(f"still missing under {a.to}: {', '.join(report.missing_manual)}")
+        return 3
+    print(f"{a.source}: ready in {a.to} (use it as --root)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -164,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sources":
             print_sources()
             return 0
+        if args.command == "pull":
+            return pull_source(args)
         cfg = config_from_convert_args(args) if args.command == "convert" else load_config(args.config)
         summary = run(_with_run_args(cfg, args), args.runner)
         return 0 if any(s["videos_ok"] for s in summary["sources"].values()) else 1
