@@ -105,7 +105,23 @@ def check_segmenter(cfg: BuildConfig) -> None:
 
 def preflight(cfg: BuildConfig) -> None:
     check_out(cfg.out)
+    pull_sources(cfg)
     check_segmenter(cfg)
+
+
+def pull_sources(cfg: BuildConfig, echo: Callable[[str], None] = print) -> None:
+    """`pull: true` sources are downloaded first (resumable; what is complete is skipped). A source
+    behind a licence form whose files are not in place stops the build with what to do."""
+    from .ops.pull import pull
+
+    for spec in cfg.sources:
+        if not spec.pull:
+            continue
+        to = spec.pull_to or spec.root
+        report = pull(spec.name, to, load_manifest(spec.name), echo=echo)
+        if report.missing_manual:
+            raise ConfigError(f"source {spec.name!r} needs a manual download into {to}: "
+                              f"{', '.join(report.missing_manual)} (see `vgdata pull {spec.name} --to {to}`)")
 
 
 def discover(cfg: BuildConfig) -> list[VideoRef]:

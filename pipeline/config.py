@@ -40,6 +40,8 @@ class SourceSpec:
     split: Annotated[str, _plain_name("split")] = "train"
     options: tuple[tuple[str, Any], ...] = ()
     limit: Annotated[int, Field(ge=1)] | None = None  # only the first N videos (smoke runs)
+    pull: bool = False  # download the source (`vgdata pull`) before building; complete files are skipped
+    pull_to: str | None = None  # where to download (default: root); root is then the folder the archives unpack to
 
 
 @dataclass(frozen=True, config=STRICT)

@@ -10,7 +10,8 @@ A manifest's `download` section says where the files are:
           sha256: 0f1e...                                # checked where the dataset publishes it
           extract: zip                                   # zip, tar, tar.gz, tar.bz2 (or absent)
         - hub: {repo_id: noahcao/dancetrack, repo_type: dataset, allow_patterns: ["*.zip"]}
-          path: .                                        # Hub files go through huggingface_hub
+          path: dancetrack                               # Hub files go through huggingface_hub
+                                                         # (`endpoint:` or HF_ENDPOINT for a mirror)
       manual: |                                          # sources behind a licence form
         Fill in the form at <page>, download X and put it in DIR/...
       page: https://...
@@ -274,7 +275,8 @@ def _hub(f: RemoteFile, dest: str) -> None:
         raise PullError(f"download hub entry for {f.path!r} has no repo_id")
     try:
         snapshot_download(repo_id=repo_id, repo_type=spec.pop("repo_type", "dataset"), local_dir=dest,
-                          revision=spec.pop("revision", None), allow_patterns=spec.pop("allow_patterns", None))
+                          revision=spec.pop("revision", None), allow_patterns=spec.pop("allow_patterns", None),
+                          endpoint=spec.pop("endpoint", None) or os.environ.get("HF_ENDPOINT"))
     except Exception as e:  # noqa: BLE001 - hub, network and auth errors all end the pull with one line
         raise PullError(f"hub {repo_id}: {type(e).__name__}: {_short(e)}") from None
 
