@@ -50,7 +50,7 @@ from .sampling import check_rate
 from .schemas import POINT_SCHEMA, TRACK_SCHEMA
 from .segmenters import get_segmenter
 from .segmenters.base import check_sam2_settings
-from .shards import write_shards
+from .shards import write_shard_stream
 
 log = logging.getLogger("vgdata")
 
@@ -198,7 +198,7 @@ def describe_result(i: int, n: int, r: VideoResult) -> str:
     status = "ok" if r.ok else "REJECTED: " + "; ".join(
         f"{x.reason} ({x.file}: {x.detail})" if x.file else f"{x.reason} ({x.detail})" for x in r.rejects if x.level == "video")
     return (f"[{i}/{n}] {r.source}/{r.split}/{r.video_id}: {status}; tracks kept {kept}/{scored}, "
-            f"rows {len(r.point_rows)} point + {len(r.track_rows)} track, videos {len(r.videos)}"
+            f"rows {r.row_count('point_rows')} point + {r.row_count('track_rows')} track, videos {len(r.videos)}"
             f"{' (cached)' if r.cached else f' ({r.seconds:.1f}s)'}")
 
 
@@ -240,7 +240,7 @@ def _dedupe_video_paths(results: list[VideoResult]) -> None:
         if clash is None:
             owner.update({v["path"]: r.video_id for v in r.videos})
             continue
-        r.ok, r.point_rows, r.track_rows, r.videos = False, [], [], []
+        r.ok, r.point_rows, r.track_rows, r.videos, r.parts = False, [], [], [], {}
         r.rejects.append(Reject(r.source, r.split, r.video_id, "video", "videos", "video file name clash",
                                 f"{clash} is also written for video {owner[clash]!r}"))
 
@@ -298,6 +298,19 @@ def _carried_table(out: str, name: str, schema: pa.Schema, pairs: set[tuple[str,
     return [r for r in rows if (r.get("source"), r.get("split")) not in pairs]
 
 
+def _rows_table(r: VideoResult, attr: str, schema: pa.Schema) -> pa.Table:
+    """One video's rows of a dataset, sorted by id: from its part on disk, or held in memory."""
+    if attr in r.parts:
+        return pq.read_table(r.parts[attr]["path"], schema=schema)
+    return pa.Table.from_pylist(sorted(getattr(r, attr), key=lambda row: row["id"]), schema=schema)
+
+
+def _row_bytes(r: VideoResult, attr: str, schema: pa.Schema) -> int:
+    if attr in r.parts:
+        return r.parts[attr]["nbytes"]
+    return _rows_table(r, attr, schema).nbytes
+
+
 def write_outputs(cfg: BuildConfig, results: list[VideoResult]) -> dict:
     results = sorted(results, key=lambda r: (r.source, r.split, r.video_id))
     _dedupe_video_paths(results)
@@ -305,16 +318,22 @@ def write_outputs(cfg: BuildConfig, results: list[VideoResult]) -> dict:
     previous = _previous_manifest(cfg.out)
 
     shards = []
-    rows_by_key: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+    by_key: dict[tuple[str, str, str], list[VideoResult]] = defaultdict(list)
     for r in results:
         for dataset, attr, _ in DATASETS:
-            rows_by_key[(dataset, r.source, r.split)] += getattr(r, attr)
-    for dataset, _, schema in DATASETS:
-        for (ds, source, split), rows in sorted(rows_by_key.items()):
-            if ds != dataset or not rows:
+            if r.row_count(attr):
+                by_key[(dataset, r.source, r.split)].append(r)
+    for dataset, attr, schema in DATASETS:
+        for (ds, source, split), rs in sorted(by_key.items()):
+            if ds != dataset:
                 continue
             out_dir = checks.join_inside(cfg.out, f"{dataset}/{source}", "output folder")
-            for info in write_shards(rows, schema, out_dir, split, cfg.max_shard_rows, cfg.max_shard_bytes, cfg.row_group_bytes):
+            # Row ids start with source/split/video_id/, so videos in that order give rows in id order.
+            rs = sorted(rs, key=lambda r: r.video_id + "/")
+            n_rows = sum(r.row_count(attr) for r in rs)
+            nbytes = sum(_row_bytes(r, attr, schema) for r in rs)
+            for info in write_shard_stream((_rows_table(r, attr, schema) for r in rs), n_rows, nbytes, schema,
+                                           out_dir, split, cfg.max_shard_rows, cfg.max_shard_bytes, cfg.row_group_bytes):
                 shards.append({"dataset": dataset, "source": source, "split": split,
                                "path": os.path.relpath(info.path, cfg.out), "rows": info.rows,
                                "bytes": info.bytes, "sha256": info.sha256})
@@ -370,7 +389,7 @@ def summarise(cfg: BuildConfig, results: list[VideoResult], rejects: list[Reject
     for spec in cfg.sources:
         rs = [r for r in results if r.source == spec.name and r.split == spec.split]
         tracks = [t for r in rs for t in r.tracks]
-        per_video = sorted(len(r.point_rows) + len(r.track_rows) for r in rs)
+        per_video = sorted(r.row_count("point_rows") + r.row_count("track_rows") for r in rs)
         per_source[f"{spec.name}/{spec.split}"] = {
             "videos": len(rs), "videos_ok": sum(r.ok for r in rs), "objects": sum(r.n_objects for r in rs),
             "objects_unseen": sum(_status(t) == "unseen" for t in tracks),
@@ -378,7 +397,8 @@ def summarise(cfg: BuildConfig, results: list[VideoResult], rejects: list[Reject
             "tracks_dropped": sum(_status(t) == "dropped" for t in tracks),
             "rows_per_video": {"min": per_video[0], "median": per_video[len(per_video) // 2], "max": per_video[-1]}
             if per_video else None,
-            "point_rows": sum(len(r.point_rows) for r in rs), "track_rows": sum(len(r.track_rows) for r in rs),
+            "point_rows": sum(r.row_count("point_rows") for r in rs),
+            "track_rows": sum(r.row_count("track_rows") for r in rs),
             "videos_written": sum(len(r.videos) for r in rs), "cached_videos": sum(r.cached for r in rs),
         }
     carried = sorted({f"{s['source']}/{s['split']}" for s in shards if "carried_from" in s})

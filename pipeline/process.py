@@ -20,6 +20,7 @@ import time
 from dataclasses import asdict, dataclass, field, fields, replace
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from converters import get_converter, load_manifest
 from converters.base import VideoRef
@@ -55,17 +56,25 @@ class VideoResult:
     inputs: list[str] = field(default_factory=list)  # files and frame folders this video read
     seconds: float = 0.0
     cached: bool = False
+    # Once written to OUT/.work (`process_video_cached`), the rows live in one sorted Parquet part per
+    # dataset and the result keeps only their counts: {"point_rows": {"path", "rows", "nbytes"}}.
+    parts: dict = field(default_factory=dict)
+
+    def row_count(self, attr: str) -> int:
+        """Rows of `attr` ("point_rows" or "track_rows"), held or written to a part."""
+        return self.parts[attr]["rows"] if attr in self.parts else len(getattr(self, attr))
 
     def to_json(self) -> dict:
         # Shallow: rows and tracks are plain dicts already (dataclasses.asdict would deep-copy them all).
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["rejects"] = [r.to_dict() for r in self.rejects]
+        d.pop("parts")
         return d
 
     @classmethod
     def from_json(cls, d: dict) -> "VideoResult":
         """Strict: every field present with the right type, rows that fit the schemas; else ValueError."""
-        if not isinstance(d, dict) or set(d) != {f.name for f in fields(cls)}:
+        if not isinstance(d, dict) or set(d) != {f.name for f in fields(cls)} - {"parts"}:
             raise ValueError("cached result has missing or unknown fields")
         for key in ("point_rows", "track_rows", "rejects", "tracks", "videos", "inputs"):
             if not isinstance(d[key], list) or not all(isinstance(x, (dict, str)) for x in d[key]):
@@ -332,27 +341,72 @@ def work_path(cfg: BuildConfig, ref: VideoRef) -> str:
     return os.path.join(cfg.out, ".work", ref.source, ref.split, f"{name}-{safe}.json")
 
 
+PART_SCHEMAS = {"point_rows": POINT_SCHEMA, "track_rows": TRACK_SCHEMA}
+
+
+def part_path(entry: str, attr: str) -> str:
+    """Where a `.work` entry's rows of one dataset are: beside it, `<entry>.<attr>.parquet`."""
+    return f"{entry[:-len('.json')]}.{attr}.parquet"
+
+
+def _write_parts(path: str, res: VideoResult) -> dict:
+    """Each dataset's rows of `res` as `<entry>.<attr>.parquet`, sorted by id (tmp, then rename)."""
+    parts = {}
+    for attr, schema in PART_SCHEMAS.items():
+        rows = getattr(res, attr)
+        if not rows:
+            if os.path.exists(part_path(path, attr)):  # an earlier run's part of a video that has none now
+                os.remove(part_path(path, attr))
+            continue
+        table = pa.Table.from_pylist(sorted(rows, key=lambda r: r["id"]), schema=schema)
+        part = part_path(path, attr)
+        tmp = part + ".tmp"
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, part)
+        parts[attr] = {"path": part, "rows": table.num_rows, "nbytes": table.nbytes}
+    return parts
+
+
+def _stripped(res: VideoResult, parts: dict) -> VideoResult:
+    """The result without its rows (they are in `parts`): what a build keeps per video in memory."""
+    res.parts = parts
+    res.point_rows, res.track_rows = [], []
+    return res
+
+
 def _load_cached(path: str, key: str, cfg: BuildConfig) -> VideoResult | None:
-    """The cached result if it is complete and still true of OUT; None means recompute."""
+    """The cached result if it is complete and still true of OUT; None means recompute. The JSON
+    entry is written after its parts, so it is the completion record; a part that is gone, whose
+    footer does not parse, or whose schema or row count is not the entry's, means recompute."""
     try:
         with open(path, encoding="utf-8") as f:
             saved = json.load(f)
         if not isinstance(saved, dict) or saved.get("key") != key:
             return None
         res = VideoResult.from_json(saved["result"])
+        parts = saved["parts"]
+        if not isinstance(parts, dict) or set(parts) - set(PART_SCHEMAS):
+            return None
+        for attr, part in parts.items():
+            part["path"] = part_path(path, attr)
+            meta = pq.read_metadata(part["path"])
+            if meta.num_rows != part["rows"] or not meta.schema.to_arrow_schema().equals(PART_SCHEMAS[attr]):
+                return None
         for v in res.videos:
             full = checks.join_inside(cfg.out, v["path"], "cached video path")
             if os.path.getsize(full) != v["bytes"]:
                 return None
-        if cfg.videos == "encode" and (res.point_rows or res.track_rows) and not res.videos:
+        if cfg.videos == "encode" and parts and not res.videos:
             return None
     except Exception:  # noqa: BLE001 - any unreadable, partial or stale entry is recomputed
         return None
     res.cached = True
-    return res
+    return _stripped(res, parts)
 
 
 def process_video_cached(ref: VideoRef, cfg: BuildConfig) -> VideoResult:
+    """`process_video`, resumable: its rows go to Parquet parts under OUT/.work and the returned
+    result holds only their counts, so a build keeps no rows in memory."""
     path = work_path(cfg, ref)
     key = cache_key(ref, cfg)
     if cfg.resume and os.path.exists(path):
@@ -361,8 +415,10 @@ def process_video_cached(ref: VideoRef, cfg: BuildConfig) -> VideoResult:
             return res
     res = process_video(ref, cfg)
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    res = _stripped(res, _write_parts(path, res))
+    saved_parts = {attr: {k: v for k, v in part.items() if k != "path"} for attr, part in res.parts.items()}
     tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(json.dumps({"key": key, "result": res.to_json()}))  # dumps: the C encoder (dump is pure Python)
+    with open(tmp, "w", encoding="utf-8") as f:  # after the parts: this entry marks them complete
+        f.write(json.dumps({"key": key, "result": res.to_json(), "parts": saved_parts}))  # dumps: the C encoder
     os.replace(tmp, path)
     return res
