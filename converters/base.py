@@ -19,6 +19,8 @@ import functools
 import json
 import math
 import os
+import re
+import statistics
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
@@ -180,6 +182,36 @@ def image_size(path: str, root: str | None = None) -> tuple[int, int]:
     except (OSError, ValueError, Image.DecompressionBombError) as e:
         raise SourceError(path, f"image cannot be read ({e})") from None
     return check(path, checks.frame_size, *size)
+
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png")
+
+
+def _frame_key(name: str):
+    digits = re.findall(r"\d+", name)
+    return (int(digits[-1]) if digits else -1, name)
+
+
+def list_frames(folder: str, root: str | None = None) -> tuple[str, ...]:
+    """The frame images of a folder, sorted by the number in their names (TrackingNet's unpadded
+    `0.jpg, 1.jpg, ..., 10.jpg` too); SourceError when the folder is missing, unreadable or empty."""
+    require_dir(folder, "image")
+    source_path(folder, root)
+    try:
+        names = os.listdir(folder)
+    except OSError as e:
+        raise SourceError(folder, f"cannot be listed ({e.strerror or e})") from None
+    files = tuple(sorted((f for f in names if f.lower().endswith(IMAGE_EXTS)), key=_frame_key))
+    if not files:
+        raise SourceError(folder, "no frame images")
+    check(folder, checks.frame_count, len(files), "number of frame images")
+    return files
+
+
+def annotation_rate(fps: float, annotated: tuple[int, ...]) -> float:
+    """The annotation rate of sparsely annotated frames: the frame rate over their usual gap."""
+    gaps = [b - a for a, b in zip(annotated, annotated[1:])]
+    return fps / (statistics.median(gaps) if gaps else 1)
 
 
 def parse_numbers(path: str, line: str, lineno: int, sep: str = ",") -> list[float]:

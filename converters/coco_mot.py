@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-import statistics
 from collections import defaultdict
 
 from pipeline import checks
@@ -23,7 +22,7 @@ from pipeline.errors import SourceError
 from pipeline.masks import clip_box
 from pipeline.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
 
-from .base import Converter, VideoRef, category_names, check, once_per_file, read_json, require_dir
+from .base import Converter, VideoRef, annotation_rate, category_names, check, once_per_file, read_json, require_dir
 
 IGNORED = {"ignored", "ignore"}
 
@@ -121,9 +120,8 @@ class SeaDronesSeeConverter(Converter):
             obj.frames = {f: FrameAnnotation(visible=b is not None, box=b) for f, b in sorted(tracks[tid].items())}
             objects.append(obj)
         annotated = tuple(sorted(frame_of.values()))
-        gaps = [b - a for a, b in zip(annotated, annotated[1:])]
         fps = float(ref.option("frame_fps", 30.0))
         video = Video(source=ref.source, split=ref.split, video_id=ref.video_id, width=width, height=height,
-                      n_frames=n, fps=fps, annotation_fps=fps / (statistics.median(gaps) if gaps else 1),
+                      n_frames=n, fps=fps, annotation_fps=annotation_rate(fps, annotated),
                       frames_dir=ref.location, frame_files=files, input_files=ref.files, root=ref.root)
         return VideoRecord(video, objects, annotated, dropped)

@@ -19,7 +19,6 @@ import json
 import math
 import os
 import re
-import statistics
 from collections import defaultdict
 
 from pipeline import checks
@@ -27,7 +26,17 @@ from pipeline.errors import SourceError
 from pipeline.masks import clip_box
 from pipeline.records import Dropped, FrameAnnotation, Query, TrackedObject, Video, VideoRecord
 
-from .base import Converter, VideoRef, check, image_size, once_per_file, read_text, require_dir, source_path
+from .base import (
+    Converter,
+    VideoRef,
+    annotation_rate,
+    check,
+    image_size,
+    once_per_file,
+    read_text,
+    require_dir,
+    source_path,
+)
 
 CSV_PATHS = (("Annotations", "annotations.csv"), ("annotations.csv",))
 
@@ -130,9 +139,8 @@ class MocaConverter(Converter):
             obj.frames[frame] = FrameAnnotation(visible=box is not None, box=box)
         annotated = tuple(sorted(obj.frames))
         fps = float(ref.option("frame_fps", 30.0))
-        gaps = [b - a for a, b in zip(annotated, annotated[1:])]
         video = Video(source=ref.source, split=ref.split, video_id=ref.video_id, width=width, height=height,
-                      n_frames=n, fps=fps, annotation_fps=fps / (statistics.median(gaps) if gaps else 1),
+                      n_frames=n, fps=fps, annotation_fps=annotation_rate(fps, annotated),
                       frames_dir=ref.location, frame_files=files, input_files=ref.files, root=ref.root)
         query = Query("species", obj.category, (obj.object_id,), "category", countable=False)
         return VideoRecord(video, [obj], annotated, dropped, queries=[query])

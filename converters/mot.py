@@ -34,7 +34,17 @@ from pipeline.errors import SourceError
 from pipeline.masks import clip_box
 from pipeline.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
 
-from .base import Converter, VideoRef, check, image_size, parse_numbers, read_text, require_dir, source_path
+from .base import (
+    Converter,
+    VideoRef,
+    check,
+    image_size,
+    list_frames,
+    parse_numbers,
+    read_text,
+    require_dir,
+    source_path,
+)
 
 PEDESTRIAN = 1
 DISTRACTORS = {2: "person on vehicle", 7: "static person", 8: "distractor", 12: "reflection"}
@@ -320,15 +330,11 @@ class BftConverter(MotConverter):
         return ref.files[0]
 
     def seq_info(self, ref: VideoRef) -> dict:
-        require_dir(ref.location, "image")
-        names = sorted((f for f in os.listdir(ref.location) if f.lower().endswith((".jpg", ".jpeg", ".png"))),
-                       key=lambda f: (int("".join(c for c in f if c.isdigit()) or -1), f))
-        if not names:
-            raise SourceError(ref.location, "no frame images")
+        names = list_frames(ref.location, ref.root)
         width, height = image_size(os.path.join(ref.location, names[0]), ref.root)
         fps = check(ref.location, checks.frame_rate, ref.option("frame_fps", 25.0), "frame_fps")
         return {"frameRate": fps, "seqLength": len(names), "imWidth": width, "imHeight": height,
-                "frame_files": tuple(names)}
+                "frame_files": names}
 
     def _frames(self, ref: VideoRef, info: dict) -> dict:
         return {"frames_dir": ref.location, "frame_files": info["frame_files"]}

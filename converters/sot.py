@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from pathlib import Path
 
 from pipeline import checks
@@ -32,14 +31,7 @@ from pipeline.errors import SourceError
 from pipeline.masks import clip_box
 from pipeline.records import Dropped, FrameAnnotation, Query, TrackedObject, Video, VideoRecord
 
-from .base import Converter, VideoRef, check, image_size, parse_numbers, read_text, require_dir, source_path
-
-IMAGE_EXTS = (".jpg", ".jpeg", ".png")
-
-
-def _frame_key(name: str):
-    digits = re.findall(r"\d+", name)
-    return (int(digits[-1]) if digits else -1, name)
+from .base import Converter, VideoRef, check, image_size, list_frames, parse_numbers, read_text, require_dir
 
 
 class SotConverter(Converter):
@@ -102,16 +94,7 @@ class SotConverter(Converter):
                 break
         else:
             raise SourceError(os.path.join(ref.location, self.frame_dirs[0]), "image folder not found")
-        source_path(folder, ref.root)
-        try:
-            names = os.listdir(folder)
-        except OSError as e:
-            raise SourceError(folder, f"cannot be listed ({e.strerror or e})") from None
-        files = tuple(sorted((f for f in names if f.lower().endswith(IMAGE_EXTS)), key=_frame_key))
-        if not files:
-            raise SourceError(folder, "no frame images")
-        check(folder, checks.frame_count, len(files), "number of frame images")
-        return folder, files
+        return folder, list_frames(folder, ref.root)
 
     # -- what the files say -------------------------------------------------------------------------
     def hidden(self, ref: VideoRef, boxes: list[list[float]]) -> list[bool]:
@@ -273,6 +256,7 @@ class TrackingNetConverter(SotConverter):
 
     name = "trackingnet"
     title = "TrackingNet"
+    frame_dirs = ("",)  # the sequence's location is its frames/<seq> folder
     no_public_boxes = ("test", "TEST")
 
     def sequences(self, root: str, split: str) -> list[tuple[str, Path]]:
@@ -288,15 +272,6 @@ class TrackingNetConverter(SotConverter):
             return super().discover(root, split)
         return [self._ref(root, split, vid, anno.parent.parent / "frames" / vid, [anno])
                 for vid, anno in self.sequences(root, split)]
-
-    def frames(self, ref: VideoRef) -> tuple[str, tuple[str, ...]]:
-        require_dir(ref.location, "frames")
-        folder, files = ref.location, tuple(sorted((f for f in os.listdir(ref.location) if f.lower().endswith(IMAGE_EXTS)),
-                                                   key=_frame_key))
-        source_path(folder, ref.root)
-        if not files:
-            raise SourceError(folder, "no frame images")
-        return folder, files
 
     def query(self, ref: VideoRef, obj: TrackedObject) -> list[Query] | None:
         return []
