@@ -40,6 +40,7 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 
+from .. import checks
 from ..errors import VgdataError
 
 CHUNK = 1 << 20
@@ -98,9 +99,8 @@ def plan_for(source: str, manifest: dict) -> PullPlan:
 
 def _inside(root: str, rel: str, what: str) -> str:
     """root/rel, refusing a path that leaves root."""
-    base = os.path.realpath(root)
-    full = os.path.realpath(os.path.join(base, rel))
-    if os.path.isabs(rel) or (full != base and not full.startswith(base + os.sep)):
+    full = os.path.realpath(os.path.join(root, rel))
+    if os.path.isabs(rel) or not checks.is_inside(full, root):
         raise PullError(f"{what}: {rel!r} leads outside {root}")
     return full
 
@@ -281,30 +281,11 @@ def _hub(f: RemoteFile, dest: str) -> None:
         raise PullError(f"hub {repo_id}: {type(e).__name__}: {_short(e)}") from None
 
 
-class _NoProgress:
-    def add_task(self, *a, **k):
-        return 0
-
-    def update(self, *a, **k):
-        pass
-
-    def advance(self, *a, **k):
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
 def _progress(show: bool):
-    if not show:
-        return _NoProgress()
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                    TimeRemainingColumn(), transient=False)
+                    TimeRemainingColumn(), transient=False, disable=not show)
 
 
 def free_space_ok(to: str, need: int | None) -> bool:
