@@ -75,7 +75,7 @@ SOURCES: dict[str, type[Converter]] = {
 }
 
 MANIFEST_DIR = Path(__file__).resolve().parent.parent / "data_manifests"
-REQUIRED_MANIFEST_KEYS = ("name", "title", "homepage", "licence", "citation", "format", "kind",
+REQUIRED_MANIFEST_KEYS = ("name", "title", "homepage", "licence", "licence_id", "citation", "format", "kind",
                           "annotation_fps", "splits", "tasks", "layout")
 
 

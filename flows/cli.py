@@ -4,6 +4,8 @@
     vgdata sources                    list every source: kind, licence, what it builds, layout check
     vgdata convert SOURCE --root DIR --out DIR [...]   build the datasets from one source
     vgdata build CONFIG.yaml          build from a config listing sources, roots and settings
+    vgdata pull SOURCE --to DIR       download a source as its data manifest lists it
+    vgdata publish OUT --repo ORG/NAME   upload a finished build to the Hub in one atomic commit
 
 `convert` and `build` run the Prefect `build` flow (`--runner local` runs the same stages in a
 plain loop, without Prefect).
@@ -67,6 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", required=True, help="folder to download into (then use it as --root)")
     p.add_argument("--force", action="store_true", help="download again even what is complete")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = sub.add_parser("publish", help="upload a finished build to the Hugging Face Hub in one atomic commit",
+                       description="Check a finished build (shards, counts, card) and publish it to a Hub dataset "
+                                   "repo: changed files are uploaded, stale shards deleted, all in one commit "
+                                   "(or one pull request). The token comes from HF_TOKEN or `hf auth login`.")
+    p.add_argument("out", help="the build's output folder")
+    p.add_argument("--repo", required=True, help="Hub dataset repo, ORG/NAME (created if missing)")
+    p.add_argument("--revision", default="main", help="branch to commit to (created if missing; default main)")
+    p.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing to the branch")
+    p.add_argument("--private", action="store_true", help="create the repo private (an existing repo keeps its visibility)")
+    p.add_argument("--dry-run", action="store_true", help="print what would be uploaded and deleted; send nothing")
+    p.add_argument("--endpoint", help="Hub URL (default: HF_ENDPOINT or https://huggingface.co)")
 
     p = sub.add_parser("convert", help="build both datasets from one source dataset on disk",
                        description="Convert one source dataset on disk into AcademicVideoPoint/AcademicVideoTrack shards.")
@@ -192,6 +206,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "pull":
             return pull_source(args)
+        if args.command == "publish":
+            from pipeline.ops.publish import publish
+
+            publish(args.out, args.repo, revision=args.revision, create_pr=args.create_pr, private=args.private,
+                    dry_run=args.dry_run, endpoint=args.endpoint)
+            return 0
         cfg = config_from_convert_args(args) if args.command == "convert" else load_config(args.config)
         summary = run(_with_run_args(cfg, args), args.runner)
         return 0 if any(s["videos_ok"] for s in summary["sources"].values()) else 1

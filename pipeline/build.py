@@ -43,6 +43,7 @@ from . import checks
 from .config import BuildConfig
 from .errors import ConfigError, SourceError, TransientError
 from .manifest import HashCache, code_version, describe_input, now_iso
+from .ops.card import write_card
 from .process import VideoResult, process_video_cached
 from .rejects import REJECT_SCHEMA, Reject
 from .rows import POINT_DATASET, TRACK_DATASET
@@ -367,6 +368,7 @@ def write_outputs(cfg: BuildConfig, results: list[VideoResult]) -> dict:
                 "rejects_file": "rejects.parquet", "tracks_file": "tracks.parquet", "summary": summary}
     _atomic_json(manifest, os.path.join(cfg.out, "build_manifest.json"))
     _atomic_json(summary, os.path.join(cfg.out, "summary.json"))
+    write_card(cfg.out, manifest)
     return summary
 
 
@@ -444,4 +446,6 @@ def format_summary(summary: dict) -> str:
         lines.append("  dropped (see rejects.parquet):")
         lines += [f"    {n:5d}  {reason}" for reason, n in summary["rejects_by_reason"].items()]
     lines.append(f"  manifest: {os.path.join(summary['out'], 'build_manifest.json')}")
+    lines.append(f"  dataset card: {os.path.join(summary['out'], 'README.md')} (load one config: "
+                 f"datasets.load_dataset({summary['out']!r}, CONFIG))")
     return "\n".join(lines)

@@ -1,0 +1,326 @@
+"""`vgdata publish OUT --repo ORG/NAME`: put a finished build on the Hugging Face Hub, atomically.
+
+What goes up: the card (`README.md`), `build_manifest.json`, `summary.json`, `rejects.parquet`,
+`tracks.parquet`, every shard and every video the manifest lists; never `.work/`, locks or anything
+else under OUT. Before anything is sent the build is checked (`check_build`): every shard the
+manifest lists is there with its size, sha256 and row count, the summary's row totals reconcile
+with the shards, and the card's configs cover every shard exactly once. A build that fails a check
+is not published.
+
+How (huggingface_hub 2.x, which has no `upload_large_folder`): the remote tree at the branch head is
+compared with the build (LFS sha256, or git blob id for small files), then the new and changed files
+are uploaded with `preupload_lfs_files` (bytes stored, invisible to readers) and one `create_commit`
+with `parent_commit` adds them and deletes the remote dataset files the build no longer has (stale
+shards of a rebuilt split). Readers of the branch see the old build or the new one, never a mix.
+If the branch moved meanwhile (HTTP 412) the plan is redone against the new head; uploaded objects
+are not sent again (the LFS batch answers that the Hub has them), which is also how an interrupted
+publish resumes. 429, 5xx and dropped connections are retried with jittered backoff; 401, 403 and
+413 fail at once. After the commit the remote tree is read back and every file's size and hash is
+compared with the build. An unchanged build makes no commit and uploads nothing.
+
+The token is the Hub client's own (HF_TOKEN or `hf auth login`): it is never printed, and any
+message that could carry it is redacted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..errors import VgdataError
+from ..manifest import HashCache
+from .card import configs_by_split
+
+TOP_FILES = ("README.md", "build_manifest.json", "summary.json", "rejects.parquet", "tracks.parquet")
+MANAGED = ("AcademicVideoPoint/", "AcademicVideoTrack/")  # remote files here that the build lacks are stale
+RETRY_STATUS = {429, 500, 502, 503, 504}
+FATAL_STATUS = {401: "the Hub refused the token (401): set HF_TOKEN or run `hf auth login`",
+                403: "the token may not write to this repo (403)",
+                413: "the Hub refused a file as too large (413)"}
+
+
+class PublishError(VgdataError):
+    """A build that may not be published, or a Hub answer that stops the publish."""
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    path: str  # path in the repo
+    full: str
+    size: int
+    sha256: str
+
+
+@dataclass
+class Plan:
+    repo: str
+    revision: str
+    parent: str | None
+    add: list[LocalFile] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    remote_known: bool = True
+    note: str = ""
+
+    @property
+    def upload_bytes(self) -> int:
+        return sum(f.size for f in self.add)
+
+    def describe(self) -> str:
+        lines = [f"{self.repo}@{self.revision}: {len(self.add)} files to upload ({self.upload_bytes / 2**20:.1f} MiB), "
+                 f"{len(self.delete)} to delete, {len(self.unchanged)} unchanged"]
+        if self.note:
+            lines.append(f"  note: {self.note}")
+        lines += [f"  upload  {f.path}  ({f.size} bytes)" for f in self.add]
+        lines += [f"  delete  {p}" for p in self.delete]
+        return "\n".join(lines)
+
+
+@dataclass
+class PublishResult:
+    plan: Plan
+    commit: str | None = None
+    commit_url: str | None = None
+    pr_url: str | None = None
+    attempts: int = 0
+
+
+def _redact(text: str) -> str:
+    from huggingface_hub import get_token
+
+    for secret in {get_token(), os.environ.get("HF_TOKEN"), os.environ.get("HUGGING_FACE_HUB_TOKEN")}:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _git_blob_id(path: str) -> str:
+    import hashlib
+
+    h = hashlib.sha1(b"blob %d\0" % os.path.getsize(path))
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+# -- the build -------------------------------------------------------------------------------------------
+def read_manifest(out: str) -> dict:
+    path = os.path.join(out, "build_manifest.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise PublishError(f"{path}: not found; is {out} a finished vgdata build?") from None
+    except ValueError as e:
+        raise PublishError(f"{path}: not valid JSON ({e})") from None
+
+
+def check_build(out: str, manifest: dict, hashes: HashCache | None = None) -> list[str]:
+    """Problems that forbid publishing `out` (empty when it may go): missing or changed shards and
+    videos, row counts that do not reconcile, configs that miss or repeat a shard."""
+    import pyarrow.parquet as pq
+
+    hashes = hashes or HashCache(os.path.join(out, ".work", "hashes.json"))
+    problems = []
+    for name in TOP_FILES:
+        if not os.path.isfile(os.path.join(out, name)):
+            problems.append(f"{os.path.join(out, name)}: missing")
+    for entry in manifest.get("shards", []) + manifest.get("videos", []):
+        full = os.path.join(out, entry["path"])
+        if not os.path.isfile(full):
+            problems.append(f"{full}: listed in the manifest but missing")
+            continue
+        if os.path.getsize(full) != entry["bytes"]:
+            problems.append(f"{full}: {os.path.getsize(full)} bytes, the manifest says {entry['bytes']}")
+        elif hashes.sha256(full) != entry["sha256"]:
+            problems.append(f"{full}: sha256 differs from the manifest's")
+        elif "rows" in entry:
+            try:
+                rows = pq.read_metadata(full).num_rows
+            except Exception as e:  # noqa: BLE001 - any unreadable footer is a problem to report
+                problems.append(f"{full}: not a readable Parquet file ({e})")
+                continue
+            if rows != entry["rows"]:
+                problems.append(f"{full}: {rows} rows, the manifest says {entry['rows']}")
+    hashes.save()
+    totals: dict[str, int] = {}
+    for s in manifest.get("shards", []):
+        totals[s["dataset"]] = totals.get(s["dataset"], 0) + s["rows"]
+    for dataset, n in ((manifest.get("summary") or {}).get("rows") or {}).items():
+        if totals.get(dataset, 0) != n:
+            problems.append(f"summary says {n} {dataset} rows, the shards hold {totals.get(dataset, 0)}")
+    if os.path.isfile(os.path.join(out, "README.md")):
+        listed = sorted(s["path"] for s in manifest.get("shards", []))
+        covered = sorted(p for splits in configs_by_split(out).values() for paths in splits.values() for p in paths)
+        for p in sorted(set(listed) - set(covered)):
+            problems.append(f"{p}: in no config of the card")
+        for p in sorted({p for p in covered if covered.count(p) > 1}):
+            problems.append(f"{p}: in more than one config of the card")
+        for p in sorted(set(covered) - set(listed)):
+            problems.append(f"{os.path.join(out, p)}: matched by the card but not in the manifest (a stale shard?)")
+    return problems
+
+
+def local_files(out: str, manifest: dict, hashes: HashCache | None = None) -> list[LocalFile]:
+    hashes = hashes or HashCache(os.path.join(out, ".work", "hashes.json"))
+    files = []
+    for name in TOP_FILES:
+        full = os.path.join(out, name)
+        files.append(LocalFile(name, full, os.path.getsize(full), hashes.sha256(full)))
+    for entry in manifest.get("shards", []) + manifest.get("videos", []):
+        files.append(LocalFile(entry["path"], os.path.join(out, entry["path"]), entry["bytes"], entry["sha256"]))
+    hashes.save()
+    return sorted(files, key=lambda f: f.path)
+
+
+# -- the Hub ---------------------------------------------------------------------------------------------
+def _network_errors() -> tuple:
+    """Dropped connections and timeouts as the Hub client raises them (huggingface_hub 2.x uses httpx2)."""
+    import httpx2
+
+    return (ConnectionError, TimeoutError, OSError, httpx2.TransportError)
+
+
+def _status(e: BaseException) -> int | None:
+    response = getattr(e, "response", None)
+    return getattr(response, "status_code", None)
+
+
+def _retrying(what: str, fn: Callable, tries: int, base_delay: float, echo: Callable[[str], None]):
+    """Run `fn`, retrying 429/5xx and dropped connections with jittered exponential backoff;
+    401/403/413 and other 4xx raise a PublishError at once."""
+    from huggingface_hub.errors import HfHubHTTPError
+
+    for attempt in range(1, tries + 1):
+        try:
+            try:
+                return fn()
+            except RuntimeError as e:  # the client wraps a failed LFS upload; its cause says why
+                if isinstance(e.__cause__, (HfHubHTTPError, *_network_errors())):
+                    raise e.__cause__ from None
+                raise
+        except HfHubHTTPError as e:
+            status = _status(e)
+            if status in FATAL_STATUS:
+                raise PublishError(f"{what}: {FATAL_STATUS[status]}: {_redact(str(e).splitlines()[0])}") from None
+            if status not in RETRY_STATUS or attempt == tries:
+                if status == 412:
+                    raise
+                raise PublishError(f"{what}: HTTP {status}: {_redact(str(e).splitlines()[0])}") from None
+            reason = f"HTTP {status}"
+        except _network_errors() as e:
+            if attempt == tries:
+                raise PublishError(f"{what}: {_redact(str(e))}") from None
+            reason = type(e).__name__
+        delay = base_delay * 2 ** (attempt - 1) * (1 + random.random())
+        echo(f"  {what}: {reason}, retrying in {delay:.1f}s ({attempt}/{tries - 1})")
+        time.sleep(delay)
+
+
+def plan_publish(api, repo: str, revision: str, files: list[LocalFile], tolerate_unreachable: bool = False) -> Plan:
+    """Compare the build with the repo's tree at the branch head."""
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+
+    try:
+        parent = api.repo_info(repo, repo_type="dataset", revision=revision).sha
+        remote = {f.path: f for f in api.list_repo_tree(repo, repo_type="dataset", revision=parent, recursive=True)
+                  if hasattr(f, "blob_id")}
+    except (RepositoryNotFoundError, RevisionNotFoundError):
+        return Plan(repo, revision, None, add=list(files), note=f"{repo}@{revision} does not exist yet")
+    except (HfHubHTTPError, *_network_errors()) as e:
+        if not tolerate_unreachable:
+            raise
+        return Plan(repo, revision, None, add=list(files), remote_known=False,
+                    note=f"could not read the repo ({_redact(str(e).splitlines()[0])}); the plan assumes it is empty")
+    plan = Plan(repo, revision, parent)
+    for f in files:
+        r = remote.get(f.path)
+        same = r is not None and r.size == f.size and (
+            (r.lfs is not None and r.lfs.sha256 == f.sha256) or (r.lfs is None and r.blob_id == _git_blob_id(f.full)))
+        (plan.unchanged.append(f.path) if same else plan.add.append(f))
+    ours = {f.path for f in files}
+    plan.delete = sorted(p for p in remote if p.startswith(MANAGED) and p not in ours)
+    return plan
+
+
+def verify_remote(api, repo: str, revision: str, files: list[LocalFile]) -> list[str]:
+    remote = {f.path: f for f in api.list_repo_tree(repo, repo_type="dataset", revision=revision, recursive=True)
+              if hasattr(f, "blob_id")}
+    problems = []
+    for f in files:
+        r = remote.get(f.path)
+        if r is None:
+            problems.append(f"{f.path}: missing on the Hub")
+        elif r.size != f.size:
+            problems.append(f"{f.path}: {r.size} bytes on the Hub, {f.size} here")
+        elif r.lfs is not None and r.lfs.sha256 != f.sha256:
+            problems.append(f"{f.path}: sha256 on the Hub differs")
+        elif r.lfs is None and r.blob_id != _git_blob_id(f.full):
+            problems.append(f"{f.path}: content on the Hub differs")
+    ours = {f.path for f in files}
+    problems += [f"{p}: stale file left on the Hub" for p in remote if p.startswith(MANAGED) and p not in ours]
+    return problems
+
+
+def publish(out: str, repo: str, *, revision: str = "main", create_pr: bool = False, private: bool = False,
+            dry_run: bool = False, endpoint: str | None = None, token: str | None = None, tries: int = 6,
+            base_delay: float = 1.0, echo: Callable[[str], None] = print) -> PublishResult:
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    manifest = read_manifest(out)
+    hashes = HashCache(os.path.join(out, ".work", "hashes.json"))
+    problems = check_build(out, manifest, hashes)
+    if problems:
+        raise PublishError(f"{out} is not published: " + "; ".join(problems[:20])
+                           + (f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""))
+    files = local_files(out, manifest, hashes)
+    api = HfApi(endpoint=endpoint, token=token)
+    if dry_run:
+        plan = plan_publish(api, repo, revision, files, tolerate_unreachable=True)
+        echo("dry run, nothing sent: " + plan.describe())
+        return PublishResult(plan)
+
+    user = _retrying("who am I", api.whoami, tries, base_delay, echo)
+    echo(f"publishing {out} to {repo}@{revision} as {user.get('name', '?')}")
+    _retrying("create repo", lambda: api.create_repo(repo, repo_type="dataset", private=private, exist_ok=True),
+              tries, base_delay, echo)
+    if revision != "main":
+        _retrying(f"create branch {revision}", lambda: api.create_branch(repo, repo_type="dataset", branch=revision,
+                                                                        exist_ok=True), tries, base_delay, echo)
+    code = (manifest.get("code") or {}).get("git_commit") or "unknown"
+    for attempt in range(1, tries + 1):
+        plan = _retrying("read the repo", lambda: plan_publish(api, repo, revision, files), tries, base_delay, echo)
+        if not plan.add and not plan.delete:
+            echo(f"{repo}@{revision} already holds this build: nothing uploaded")
+            return PublishResult(plan, commit=plan.parent, attempts=attempt)
+        echo(plan.describe().splitlines()[0])
+        # Operation objects are consumed by a commit: new ones for every attempt.
+        adds = [CommitOperationAdd(path_in_repo=f.path, path_or_fileobj=f.full) for f in plan.add]
+        _retrying("upload", lambda: api.preupload_lfs_files(repo, additions=adds, repo_type="dataset",
+                                                             revision=revision, create_pr=create_pr),
+                  tries, base_delay, echo)
+        ops = adds + [CommitOperationDelete(path_in_repo=p) for p in plan.delete]
+        message = f"vgdata build {manifest.get('created', '')} (code {code})"
+        try:
+            info = _retrying("commit", lambda: api.create_commit(
+                repo, operations=ops, commit_message=message, repo_type="dataset", revision=revision,
+                parent_commit=plan.parent, create_pr=create_pr), tries, base_delay, echo)
+        except HfHubHTTPError as e:  # 412: the branch moved since we read it; plan again against the new head
+            if _status(e) != 412 or attempt == tries:
+                raise PublishError(f"commit: HTTP {_status(e)}: {_redact(str(e).splitlines()[0])}") from None
+            echo(f"  {repo}@{revision} moved while publishing (412): planning again against the new head")
+            continue
+        where = info.pr_revision if create_pr else info.oid
+        problems = verify_remote(api, repo, where, files)
+        if problems:
+            raise PublishError(f"published {info.commit_url} but it does not match the build: " + "; ".join(problems[:20]))
+        echo(f"published {len(plan.add)} files, deleted {len(plan.delete)}: {info.commit_url}"
+             + (f"\npull request: {info.pr_url}" if info.pr_url else ""))
+        return PublishResult(plan, commit=info.oid, commit_url=info.commit_url, pr_url=info.pr_url, attempts=attempt)
+    raise PublishError(f"{repo}@{revision} kept moving: gave up after {tries} attempts")
