@@ -1,10 +1,16 @@
-"""The Prefect `build` flow: discover -> per-video tasks (convert, segment, filter, points, rows)
--> write shards, rejects and manifest.
+"""The Prefect flows: `build` (discover -> per-video tasks (convert, segment, filter, points, rows)
+-> write shards, rejects, manifest and card) and `build-and-publish` (pull -> build -> checks ->
+publish, publishing only a build whose checks pass).
 
 Stage logic lives in `pipeline`; this module only decides how it runs: one task per video, retried
 on transient errors (bad input is not retried: it becomes a reject naming the file; a video still
 failing after its retries is rejected too, and the build goes on), a thread pool of `workers`.
 Without a Prefect API configured it runs on Prefect's temporary local server.
+
+A video that runs SAM 2 on a GPU holds a slot of the strict Prefect global concurrency limit
+`gpu-N` (N: the CUDA device index) for its whole task, so two flow runs (a scheduled build and a
+one-off conversion) never put two SAM 2 models on one GPU at once. The limit is created with
+limit 1 when missing; strict means a missing limit is an error, never a silent free pass.
 """
 
 from __future__ import annotations
@@ -16,12 +22,14 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # is 20 s, which made `make demo` fail there. 90 s is what Prefect's own CI guidance suggests.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
+import contextlib  # noqa: E402
+
 from prefect import flow, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from pipeline import build as B  # noqa: E402
-from pipeline.config import BuildConfig, config_from_dict  # noqa: E402
+from pipeline.config import BuildConfig, config_from_dict, load_config  # noqa: E402
 from pipeline.errors import TransientError  # noqa: E402
 from pipeline.process import process_video_cached  # noqa: E402
 
@@ -40,6 +48,55 @@ def _retry_transient(task, task_run, state) -> bool:
     return False
 
 
+def gpu_limit_name(ref, cfg: BuildConfig) -> str | None:
+    """The concurrency limit a video's task must hold: `gpu-N` when it runs SAM 2 on CUDA device N,
+    None otherwise (mask sources, GrabCut, CPU)."""
+    from converters import load_manifest
+
+    seg = cfg.segmenter
+    if seg.name != "sam2" or load_manifest(ref.source)["kind"] != "box":
+        return None
+    device = seg.device
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if not device.startswith("cuda"):
+        return None
+    return f"gpu-{device.split(':', 1)[1] if ':' in device else 0}"
+
+
+def ensure_limit(name: str, limit: int = 1) -> None:
+    """Create the global concurrency limit `name` if the Prefect API lacks it (idempotent)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            with contextlib.suppress(ObjectAlreadyExists):
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=limit))
+
+
+@contextlib.contextmanager
+def gpu_slot(name: str | None):
+    """Hold one slot of the strict limit `name` (nothing when None)."""
+    if name is None:
+        yield
+        return
+    from prefect.concurrency.sync import concurrency
+
+    with concurrency(name, occupy=1, strict=True):
+        yield
+
+
+def _config(config: dict | str) -> BuildConfig:
+    """Deployments pass the config as a dict or as the path of a YAML config on the worker."""
+    return load_config(config) if isinstance(config, str) else config_from_dict(config)
+
+
 @task(name="discover", cache_policy=NO_CACHE)
 def discover_task(cfg: BuildConfig):
     B.preflight(cfg)
@@ -49,7 +106,8 @@ def discover_task(cfg: BuildConfig):
 @task(name="process-video", retries=2, retry_delay_seconds=2, retry_condition_fn=_retry_transient,
       cache_policy=NO_CACHE, task_run_name="{ref.source}/{ref.split}/{ref.video_id}")
 def process_video_task(ref, cfg: BuildConfig):
-    return process_video_cached(ref, cfg)
+    with gpu_slot(gpu_limit_name(ref, cfg)):
+        return process_video_cached(ref, cfg)
 
 
 @task(name="write-outputs", cache_policy=NO_CACHE)
@@ -58,12 +116,15 @@ def write_outputs_task(cfg: BuildConfig, results):
 
 
 @flow(name="build", log_prints=True)
-def build_flow(config: dict) -> dict:
-    """Build AcademicVideoPoint and AcademicVideoTrack from the sources in `config`."""
-    cfg = config_from_dict(config)
+def build_flow(config: dict | str) -> dict:
+    """Build AcademicVideoPoint and AcademicVideoTrack from the sources in `config` (a config
+    mapping, or the path of a YAML build config)."""
+    cfg = _config(config)
     B.check_out(cfg.out)
     with B.out_lock(cfg.out):
         refs, results = B.unique_refs(discover_task(cfg))
+        for name in sorted({n for n in (gpu_limit_name(r, cfg) for r in refs) if n}):
+            ensure_limit(name)
         print(B.describe_start(cfg, refs))
         futures = [process_video_task.submit(ref, cfg) for ref in refs]
         for i, (ref, fut) in enumerate(zip(refs, futures), 1):
@@ -76,6 +137,37 @@ def build_flow(config: dict) -> dict:
         summary = write_outputs_task(cfg, results)
     print(B.format_summary(summary))
     return summary
+
+
+@task(name="check-build", cache_policy=NO_CACHE)
+def check_build_task(out: str) -> None:
+    from pipeline.ops.publish import PublishError, check_build, read_manifest
+
+    problems = check_build(out, read_manifest(out))
+    if problems:
+        raise PublishError(f"{out} failed its checks, not published: " + "; ".join(problems[:20]))
+
+
+@task(name="publish", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=30)
+def publish_task(out: str, repo: str, revision: str, create_pr: bool) -> dict:
+    from pipeline.ops.publish import publish
+
+    r = publish(out, repo, revision=revision, create_pr=create_pr)
+    return {"commit": r.commit, "commit_url": r.commit_url, "pr_url": r.pr_url,
+            "uploaded": len(r.plan.add), "deleted": len(r.plan.delete)}
+
+
+@flow(name="build-and-publish", log_prints=True)
+def build_and_publish_flow(config: dict | str, repo: str, revision: str = "main", create_pr: bool = False) -> dict:
+    """Pull (sources marked `pull: true`) -> build -> check -> publish. A build with a missing
+    shard or counts that do not reconcile is not published; a build whose every video failed is
+    not published either."""
+    cfg = _config(config)
+    summary = build_flow(cfg.to_dict())
+    if not any(s.get("videos_ok") or s.get("carried_over") for s in summary["sources"].values()):
+        raise B.ConfigError(f"{cfg.out}: no video of any source built; not published")
+    check_build_task(cfg.out)
+    return {"build": summary, "publish": publish_task(cfg.out, repo, revision, create_pr)}
 
 
 def run_flow(cfg: BuildConfig) -> dict:

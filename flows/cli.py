@@ -6,6 +6,7 @@
     vgdata build CONFIG.yaml          build from a config listing sources, roots and settings
     vgdata pull SOURCE --to DIR       download a source as its data manifest lists it
     vgdata publish OUT --repo ORG/NAME   upload a finished build to the Hub in one atomic commit
+    vgdata serve CONFIG.yaml [--cron]    scheduled builds as Prefect deployments
 
 `convert` and `build` run the Prefect `build` flow (`--runner local` runs the same stages in a
 plain loop, without Prefect).
@@ -23,6 +24,7 @@ from pipeline.config import BuildConfig, SourceSpec, build, check_config, load_c
 from pipeline.errors import VgdataError
 from pipeline.segmenters.base import SegmenterSettings
 
+EPHEMERAL_TIMEOUT = "ephemeral Prefect API server"
 GRABCUT_NOTE = ("note: segmenter 'grabcut' turns boxes into masks with OpenCV GrabCut (CPU, no weights): "
                 "fine for the sample, weaker than SAM 2 on real video. Real builds: --segmenter sam2 --checkpoint PATH.")
 
@@ -81,6 +83,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--private", action="store_true", help="create the repo private (an existing repo keeps its visibility)")
     p.add_argument("--dry-run", action="store_true", help="print what would be uploaded and deleted; send nothing")
     p.add_argument("--endpoint", help="Hub URL (default: HF_ENDPOINT or https://huggingface.co)")
+
+    p = sub.add_parser("serve", help="serve scheduled builds as Prefect deployments (needs `prefect server start`)",
+                       description="Register the build flow (and build-and-publish with --publish-to) as Prefect "
+                                   "deployments with a cron schedule and run their flow runs in this process "
+                                   "until stopped. Needs PREFECT_API_URL pointing at `prefect server start`.")
+    p.add_argument("config", help="path to the YAML build config (read again at every run)")
+    p.add_argument("--cron", default="0 3 * * 0", help="schedule, cron syntax (default: Sundays 03:00, %(default)r)")
+    p.add_argument("--name", default="scheduled", help="deployment name (default %(default)s)")
+    p.add_argument("--publish-to", metavar="ORG/NAME", help="schedule build-and-publish to this Hub repo instead")
+    p.add_argument("--revision", default="main", help="branch to publish to (default main)")
+    p.add_argument("--create-pr", action="store_true", help="publish as a pull request")
 
     p = sub.add_parser("convert", help="build both datasets from one source dataset on disk",
                        description="Convert one source dataset on disk into AcademicVideoPoint/AcademicVideoTrack shards.")
@@ -150,7 +163,19 @@ def run(cfg: BuildConfig, runner: str) -> dict:
     B.discover(cfg)
     from flows.build import run_flow
 
-    return run_flow(cfg)
+    try:
+        return run_flow(cfg)
+    except RuntimeError as e:
+        if EPHEMERAL_TIMEOUT not in str(e):
+            raise
+    # Prefect's temporary server did not come up in time (a loaded machine): same stages, no Prefect.
+    print(f"vgdata: warning: {EPHEMERAL_TIMEOUT} did not start within "
+          f"{os.environ.get('PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS')} s (is the machine busy?); "
+          "building with --runner local instead. To keep Prefect: run `prefect server start` and set "
+          "PREFECT_API_URL, or raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.", file=sys.stderr)
+    summary = B.run_build(cfg)
+    print(B.format_summary(summary))
+    return summary
 
 
 def print_sources() -> None:
@@ -206,6 +231,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "pull":
             return pull_source(args)
+        if args.command == "serve":
+            from flows.serve import serve_deployments
+
+            serve_deployments(args.config, args.cron, args.name, args.publish_to, args.revision, args.create_pr)
+            return 0
         if args.command == "publish":
             from pipeline.ops.publish import publish
 

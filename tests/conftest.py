@@ -53,3 +53,14 @@ def built(sample_dir, tmp_path_factory):
     cfg = demo_config(sample_dir, tmp_path_factory.mktemp("build"))
     summary = run_build(cfg, echo=lambda s: None)
     return cfg, summary
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One real Prefect API server (a subprocess on 127.0.0.1 with a temporary database) for the
+    session; yields its URL. 90 s to start: the default 20 s is too short on a loaded 2-core machine."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield PREFECT_API_URL.value()

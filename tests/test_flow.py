@@ -12,14 +12,6 @@ from .conftest import demo_config
 from .test_build import shard_paths
 
 
-@pytest.fixture(scope="session")
-def prefect_harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness():
-        yield
-
-
 def test_is_transient():
     from flows.build import is_transient
 
