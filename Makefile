@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	# torch first and pinned: sam2 is compiled against the torch already present.
 	$(PIP) install -q -c constraints.txt torch==2.13.0
-	$(PIP) install -q -c constraints.txt -e ".[sam2,test]"
+	$(PIP) install -q -c constraints.txt -e ".[sam2,test,ray]"
 	# sam2's metadata requires torchvision (no CPU build here; the video predictor never imports it).
 	SAM2_BUILD_CUDA=0 $(PIP) install -q -c constraints.txt --no-deps --no-build-isolation sam2==1.1.0
 	touch $(STAMP)

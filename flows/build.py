@@ -115,6 +115,31 @@ def write_outputs_task(cfg: BuildConfig, results):
     return B.write_outputs(cfg, results)
 
 
+def _on_ray() -> bool:
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    return ctx is not None and type(ctx.task_runner).__name__ == "RayTaskRunner"
+
+
+def ray_options(ref, cfg: BuildConfig) -> dict:
+    """Ray options of one video's task: a SAM 2 video asks for a whole GPU, in a worker that Ray
+    keeps (`max_calls=0`; Ray's default for GPU tasks is to restart the worker after every call),
+    so the model the process caches is loaded once per GPU worker, not once per video. Mask sources
+    and CPU segmenters ask for nothing special."""
+    return {"num_gpus": 1, "max_calls": 0} if gpu_limit_name(ref, cfg) else {}
+
+
+def _submit(ref, cfg: BuildConfig):
+    options = ray_options(ref, cfg) if _on_ray() else {}
+    if options:
+        from prefect_ray.context import remote_options
+
+        with remote_options(**options):
+            return process_video_task.submit(ref, cfg)
+    return process_video_task.submit(ref, cfg)
+
+
 @flow(name="build", log_prints=True)
 def build_flow(config: dict | str) -> dict:
     """Build AcademicVideoPoint and AcademicVideoTrack from the sources in `config` (a config
@@ -126,7 +151,7 @@ def build_flow(config: dict | str) -> dict:
         for name in sorted({n for n in (gpu_limit_name(r, cfg) for r in refs) if n}):
             ensure_limit(name)
         print(B.describe_start(cfg, refs))
-        futures = [process_video_task.submit(ref, cfg) for ref in refs]
+        futures = [_submit(ref, cfg) for ref in refs]
         for i, (ref, fut) in enumerate(zip(refs, futures), 1):
             try:
                 r = fut.result()
@@ -170,7 +195,21 @@ def build_and_publish_flow(config: dict | str, repo: str, revision: str = "main"
     return {"build": summary, "publish": publish_task(cfg.out, repo, revision, create_pr)}
 
 
-def run_flow(cfg: BuildConfig) -> dict:
-    """Run `build_flow` with a thread pool of `cfg.workers`."""
-    runner = ThreadPoolTaskRunner(max_workers=max(1, cfg.workers))
-    return build_flow.with_options(task_runner=runner)(cfg.to_dict())
+def ray_runner(address: str | None, workers: int):
+    """A RayTaskRunner: attach to `address` ("auto": the cluster this machine is part of;
+    "ray://head:10001": Ray Client), or start a local Ray instance with `workers` CPUs."""
+    from prefect_ray import RayTaskRunner
+
+    if address:
+        return RayTaskRunner(address=address)
+    return RayTaskRunner(init_kwargs={"num_cpus": max(1, workers), "include_dashboard": False,
+                                      "log_to_driver": False})
+
+
+def run_flow(cfg: BuildConfig, runner: str = "prefect", ray_address: str | None = None) -> dict:
+    """Run `build_flow` with a thread pool of `cfg.workers` (runner "prefect") or on Ray ("ray")."""
+    if runner == "ray":
+        task_runner = ray_runner(ray_address, cfg.workers)
+    else:
+        task_runner = ThreadPoolTaskRunner(max_workers=max(1, cfg.workers))
+    return build_flow.with_options(task_runner=task_runner)(cfg.to_dict())

@@ -40,8 +40,11 @@ def _parse_option(text: str) -> tuple[str, object]:
 
 
 def _add_run_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--runner", choices=["prefect", "local"], default="prefect",
-                   help="prefect: run as the Prefect 'build' flow (default); local: same stages in a plain loop")
+    p.add_argument("--runner", choices=["prefect", "local", "ray"], default="prefect",
+                   help="prefect: run as the Prefect 'build' flow (default); local: same stages in a plain loop; "
+                        "ray: the Prefect flow with its per-video tasks on a Ray cluster")
+    p.add_argument("--ray-address", help="with --runner ray: 'auto' (the cluster this machine is in), "
+                                         "ray://HEAD:10001, or unset to start a local Ray instance")
     p.add_argument("--workers", type=int, help="videos processed at once (default 1)")
     p.add_argument("--no-resume", action="store_true", help="recompute every video instead of reusing OUT/.work results")
     p.add_argument("--videos", choices=["encode", "skip"],
@@ -147,7 +150,7 @@ def _with_run_args(cfg: BuildConfig, a: argparse.Namespace) -> BuildConfig:
     return build(lambda **kw: dataclasses.replace(cfg, **kw), "options", **changes)
 
 
-def run(cfg: BuildConfig, runner: str) -> dict:
+def run(cfg: BuildConfig, runner: str, ray_address: str | None = None) -> dict:
     from converters import load_manifest
 
     if cfg.segmenter.name == "grabcut" and any(load_manifest(s.name)["kind"] == "box" for s in cfg.sources):
@@ -164,7 +167,7 @@ def run(cfg: BuildConfig, runner: str) -> dict:
     from flows.build import run_flow
 
     try:
-        return run_flow(cfg)
+        return run_flow(cfg, runner, ray_address)
     except RuntimeError as e:
         if EPHEMERAL_TIMEOUT not in str(e):
             raise
@@ -243,7 +246,9 @@ def main(argv: list[str] | None = None) -> int:
                     dry_run=args.dry_run, endpoint=args.endpoint)
             return 0
         cfg = config_from_convert_args(args) if args.command == "convert" else load_config(args.config)
-        summary = run(_with_run_args(cfg, args), args.runner)
+        if args.ray_address and args.runner != "ray":
+            raise VgdataError("--ray-address needs --runner ray")
+        summary = run(_with_run_args(cfg, args), args.runner, args.ray_address)
         return 0 if any(s["videos_ok"] for s in summary["sources"].values()) else 1
     except VgdataError as e:
         print(f"vgdata: error: {e}", file=sys.stderr)
