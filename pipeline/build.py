@@ -73,6 +73,17 @@ def check_out(out: str) -> None:
         raise ConfigError(f"out: {out} is not writable")
 
 
+def sweep_temp(out: str) -> list[str]:
+    """Delete the temporary files a killed build left (every write is tmp + rename, so a `.tmp` is
+    never a finished file). Runs under the OUT lock: no other build can be writing them."""
+    found = [p for p in glob.glob(os.path.join(glob.escape(out), "**", "*.tmp"), recursive=True)
+             + glob.glob(os.path.join(glob.escape(out), "**", ".*.tmp"), recursive=True)
+             if os.path.isfile(p) and os.sep + "sample" + os.sep not in p[len(out):]]
+    for p in set(found):
+        os.remove(p)
+    return sorted(set(found))
+
+
 @contextlib.contextmanager
 def out_lock(out: str):
     """Hold OUT for one build: a second build into the same OUT at the same time would interleave
@@ -89,6 +100,7 @@ def out_lock(out: str):
         f.truncate()
         f.write(f"pid {os.getpid()}")
         f.flush()
+        sweep_temp(out)
         try:
             yield
         finally:
