@@ -61,7 +61,7 @@ class BuildConfig:
     videos: Literal["encode", "skip"] = "encode"
     max_shard_rows: Annotated[int, Field(ge=1)] = 10_000
     max_shard_bytes: Annotated[int, Field(ge=2**20)] = 500 * 2**20
-    row_group_bytes: Annotated[int, Field(ge=2**16)] = 64 * 2**20
+    row_group_bytes: Annotated[int, Field(ge=2**16)] = 4 * 2**20
     workers: Annotated[int, Field(ge=1, le=256)] = 1
     resume: bool = True
     hash_frames: bool = False  # sha256 every frame image in the build manifest (slow on big sets)
