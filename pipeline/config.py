@@ -63,6 +63,8 @@ class BuildConfig:
     max_shard_bytes: Annotated[int, Field(ge=2**20)] = 500 * 2**20
     row_group_bytes: Annotated[int, Field(ge=2**16)] = 4 * 2**20
     workers: Annotated[int, Field(ge=1, le=256)] = 1
+    # Prefect and Ray runners: videos per task (amortises the per-task cost; 1: a task per video).
+    videos_per_task: Annotated[int, Field(ge=1, le=10_000)] = 8
     resume: bool = True
     hash_frames: bool = False  # sha256 every frame image in the build manifest (slow on big sets)
 

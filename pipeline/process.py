@@ -323,7 +323,7 @@ def _file_stamp(path: str) -> list:
         return [path, None, None]
 
 
-CACHE_IGNORES = ("out", "sources", "workers", "resume", "max_shard_rows", "max_shard_bytes", "row_group_bytes",
+CACHE_IGNORES = ("out", "sources", "workers", "videos_per_task", "resume", "max_shard_rows", "max_shard_bytes", "row_group_bytes",
                  "hash_frames")
 
 

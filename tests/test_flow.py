@@ -33,7 +33,7 @@ def test_flow_builds_the_sample_like_the_local_runner(prefect_harness, built, sa
         return real(ref, cfg)
 
     monkeypatch.setattr(fb, "process_video_cached", flaky)
-    monkeypatch.setattr(fb.process_video_task, "retry_delay_seconds", 0)
+    monkeypatch.setattr(fb.process_videos_task, "retry_delay_seconds", 0)
     cfg = demo_config(sample_dir, tmp_path / "flow", workers=2)
     summary = fb.run_flow(cfg)
     assert calls == {v: 2 for v in ("sav_sample01", "SAMPLE-01", "SAMPLE-02", "ball-1", "cube-1")}
