@@ -23,6 +23,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 import contextlib  # noqa: E402
+import copy  # noqa: E402
+import logging  # noqa: E402
 
 from prefect import flow, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
@@ -32,6 +34,7 @@ from pipeline import build as B  # noqa: E402
 from pipeline.config import BuildConfig, config_from_dict, load_config  # noqa: E402
 from pipeline.errors import TransientError  # noqa: E402
 from pipeline.process import process_video_cached  # noqa: E402
+from pipeline.progress import progress  # noqa: E402
 
 TRANSIENT = (TransientError, TimeoutError, ConnectionError)
 
@@ -173,16 +176,15 @@ def build_flow(config: dict | str) -> dict:
         print(B.describe_start(cfg, refs))
         groups = batches(refs, cfg.videos_per_task)
         futures = [_submit(group, cfg) for group in groups]
-        i = 0
-        for group, fut in zip(groups, futures):
-            try:
-                done = fut.result()
-            except Exception as e:  # noqa: BLE001 - retries spent: reject its videos, keep the build
-                done = [B.failed_result(ref, e, process_videos_task.retries) for ref in group]
-            for r in done:
-                i += 1
-                results.append(r)
-                print(B.describe_result(i, len(refs), r))
+        with progress(len(refs), "videos") as bar:
+            for group, fut in zip(groups, futures):
+                try:
+                    done = fut.result()
+                except Exception as e:  # noqa: BLE001 - retries spent: reject its videos, keep the build
+                    done = [B.failed_result(ref, e, process_videos_task.retries) for ref in group]
+                for r in done:
+                    results.append(r)
+                    B.report_result(bar, r)
         summary = write_outputs_task(cfg, results)
     print(B.format_summary(summary))
     return summary
@@ -230,8 +232,34 @@ def ray_runner(address: str | None, workers: int):
                                       "log_to_driver": False})
 
 
+class _NoTraceback(logging.Formatter):
+    """Prefect's console format without the traceback: the command prints the error as one line; the
+    traceback still reaches Prefect's API (its UI) and the terminal with `--debug`."""
+
+    def __init__(self, inner: logging.Formatter | None):
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        brief = copy.copy(record)
+        brief.exc_info = brief.exc_text = brief.stack_info = None
+        return self.inner.format(brief)
+
+
+def hide_console_tracebacks() -> None:
+    """Strip tracebacks from every Prefect console handler's output (idempotent)."""
+    loggers = [logging.getLogger()] + [logging.getLogger(n) for n in list(logging.root.manager.loggerDict)
+                                       if n.startswith("prefect")]
+    for logger in loggers:
+        for h in logger.handlers:
+            if type(h).__name__ == "PrefectConsoleHandler" and not isinstance(h.formatter, _NoTraceback):
+                h.setFormatter(_NoTraceback(h.formatter))
+
+
 def run_flow(cfg: BuildConfig, runner: str = "prefect", ray_address: str | None = None) -> dict:
     """Run `build_flow` with a thread pool of `cfg.workers` (runner "prefect") or on Ray ("ray")."""
+    if os.environ.get("VGDATA_HIDE_TRACEBACKS") == "1":
+        hide_console_tracebacks()
     if runner == "ray":
         task_runner = ray_runner(ray_address, cfg.workers)
     else:

@@ -73,7 +73,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", choices=sorted(SOURCES), help="source name (see data_manifests/)")
     p.add_argument("--to", required=True, help="folder to download into (then use it as --root)")
     p.add_argument("--force", action="store_true", help="download again even what is complete")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
 
     p = sub.add_parser("publish", help="upload a finished build to the Hugging Face Hub in one atomic commit",
                        description="Check a finished build (shards, counts, card) and publish it to a Hub dataset "
@@ -124,7 +123,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="path to the YAML build config")
     p.add_argument("--out", help="override the config's output folder")
     _add_run_args(p)
+    for p in sub.choices.values():
+        _add_output_args(p)
     return parser
+
+
+def _add_output_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("output")
+    g.add_argument("--quiet", action="store_true", help="no progress bars or progress lines (errors still shown)")
+    g.add_argument("--verbose", action="store_true", help="one line per video instead of a progress bar")
+    g.add_argument("--debug", action="store_true", help="show Python and Prefect tracebacks of errors")
+
+
+def _apply_output_args(a: argparse.Namespace) -> None:
+    """Progress mode for this process and its workers; tracebacks off the terminal unless --debug."""
+    from pipeline.progress import set_mode
+
+    if a.quiet and a.verbose:
+        raise VgdataError("--quiet and --verbose contradict each other; give one")
+    set_mode("quiet" if a.quiet else "verbose" if a.verbose else os.environ.get("VGDATA_PROGRESS", "auto"))
+    if not a.debug:
+        os.environ.setdefault("VGDATA_HIDE_TRACEBACKS", "1")
 
 
 def config_from_convert_args(a: argparse.Namespace) -> BuildConfig:
@@ -164,6 +183,9 @@ def run(cfg: BuildConfig, runner: str, ray_address: str | None = None) -> dict:
     # The flow runs the same checks, but a config error should be one line here, not a failed flow run.
     B.preflight(cfg)
     B.discover(cfg)
+    B.check_out(cfg.out)
+    with B.out_lock(cfg.out, sweep=False):  # refused now, not after the ~17 s a Prefect server takes to start
+        pass
     from flows.build import run_flow
 
     try:
@@ -221,6 +243,7 @@ def pull_source(a: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        _apply_output_args(args)
         if args.command == "sample":
             from pipeline.sample_data import write_sample
 
@@ -256,6 +279,12 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:  # the machine, not the input: a full disk, a vanished mount
         where = f"{e.filename}: " if e.filename else ""
         print(f"vgdata: error: {where}{e.strerror or e} (the build can be resumed once this is fixed)", file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001 - a bug of ours: one line, the traceback with --debug
+        if args.debug:
+            raise
+        print(f"vgdata: error: unexpected {type(e).__name__}: {e} (this is a bug in vgdata; "
+              "run again with --debug for the traceback and report it)", file=sys.stderr)
         return 1
 
 

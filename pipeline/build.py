@@ -45,6 +45,7 @@ from .errors import ConfigError, SourceError, TransientError
 from .manifest import HashCache, code_version, describe_input, now_iso
 from .ops.card import write_card
 from .process import VideoResult, process_video_cached
+from .progress import Progress, progress
 from .rejects import REJECT_SCHEMA, Reject
 from .rows import POINT_DATASET, TRACK_DATASET
 from .sampling import check_rate
@@ -85,7 +86,7 @@ def sweep_temp(out: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def out_lock(out: str):
+def out_lock(out: str, sweep: bool = True):
     """Hold OUT for one build: a second build into the same OUT at the same time would interleave
     shards and manifests, so it is refused (the lock goes with the process, even if it is killed)."""
     path = os.path.join(out, ".vgdata.lock")
@@ -100,7 +101,8 @@ def out_lock(out: str):
         f.truncate()
         f.write(f"pid {os.getpid()}")
         f.flush()
-        sweep_temp(out)
+        if sweep:
+            sweep_temp(out)
         try:
             yield
         finally:
@@ -205,12 +207,20 @@ def describe_start(cfg: BuildConfig, refs: list[VideoRef]) -> str:
             f"segmenter {cfg.segmenter.name}; sampling {cfg.sampling_fps} fps; videos {cfg.videos}; out {cfg.out}")
 
 
-def describe_result(i: int, n: int, r: VideoResult) -> str:
+def report_result(bar: Progress, r: VideoResult) -> None:
+    """One video done: a rejected one is always shown (naming its file and the problem); the rest
+    only move the progress bar (one line each with --verbose)."""
+    if not r.ok:
+        bar.note(f"[{bar.done + 1}/{bar.total}] {describe_result(r)}")
+    bar.advance(describe_result(r))
+
+
+def describe_result(r: VideoResult) -> str:
     kept = sum(_status(t) == "kept" for t in r.tracks)
     scored = sum(_status(t) != "unseen" for t in r.tracks)
     status = "ok" if r.ok else "REJECTED: " + "; ".join(
         f"{x.reason} ({x.file}: {x.detail})" if x.file else f"{x.reason} ({x.detail})" for x in r.rejects if x.level == "video")
-    return (f"[{i}/{n}] {r.source}/{r.split}/{r.video_id}: {status}; tracks kept {kept}/{scored}, "
+    return (f"{r.source}/{r.split}/{r.video_id}: {status}; tracks kept {kept}/{scored}, "
             f"rows {r.row_count('point_rows')} point + {r.row_count('track_rows')} track, videos {len(r.videos)}"
             f"{' (cached)' if r.cached else f' ({r.seconds:.1f}s)'}")
 
@@ -221,9 +231,10 @@ def run_build(cfg: BuildConfig, map_videos: MapVideos = sequential_map, echo: Ca
     with out_lock(cfg.out):
         refs, results = unique_refs(discover(cfg))
         echo(describe_start(cfg, refs))
-        for i, r in enumerate(map_videos(process_video_cached, refs, cfg), 1):
-            results.append(r)
-            echo(describe_result(i, len(refs), r))
+        with progress(len(refs), "videos", echo=echo) as bar:
+            for r in map_videos(process_video_cached, refs, cfg):
+                results.append(r)
+                report_result(bar, r)
         summary = write_outputs(cfg, results)
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     return summary
@@ -324,13 +335,25 @@ def _row_bytes(r: VideoResult, attr: str, schema: pa.Schema) -> int:
     return _rows_table(r, attr, schema).nbytes
 
 
+def _counted(bar: Progress, table: pa.Table) -> pa.Table:
+    bar.advance(n=table.num_rows)
+    return table
+
+
 def write_outputs(cfg: BuildConfig, results: list[VideoResult]) -> dict:
+    with contextlib.ExitStack() as stack:
+        return _write_outputs(cfg, results, stack)
+
+
+def _write_outputs(cfg: BuildConfig, results: list[VideoResult], stack: contextlib.ExitStack) -> dict:
     results = sorted(results, key=lambda r: (r.source, r.split, r.video_id))
     _dedupe_video_paths(results)
     pairs = {(s.name, s.split) for s in cfg.sources}
     previous = _previous_manifest(cfg.out)
 
     shards = []
+    total_rows = sum(r.row_count(attr) for r in results for _, attr, _ in DATASETS)
+    bar = stack.enter_context(progress(total_rows, "shards", unit="rows"))
     by_key: dict[tuple[str, str, str], list[VideoResult]] = defaultdict(list)
     for r in results:
         for dataset, attr, _ in DATASETS:
@@ -345,11 +368,12 @@ def write_outputs(cfg: BuildConfig, results: list[VideoResult]) -> dict:
             rs = sorted(rs, key=lambda r: r.video_id + "/")
             n_rows = sum(r.row_count(attr) for r in rs)
             nbytes = sum(_row_bytes(r, attr, schema) for r in rs)
-            for info in write_shard_stream((_rows_table(r, attr, schema) for r in rs), n_rows, nbytes, schema,
+            for info in write_shard_stream((_counted(bar, _rows_table(r, attr, schema)) for r in rs), n_rows, nbytes, schema,
                                            out_dir, split, cfg.max_shard_rows, cfg.max_shard_bytes, cfg.row_group_bytes):
                 shards.append({"dataset": dataset, "source": source, "split": split,
                                "path": os.path.relpath(info.path, cfg.out), "rows": info.rows,
                                "bytes": info.bytes, "sha256": info.sha256})
+    stack.close()
     videos = [{"source": r.source, "split": r.split, "video_id": r.video_id, **v} for r in results for v in r.videos]
     removed = _remove_stale(cfg, {s["path"] for s in shards} | {v["path"] for v in videos})
     shards += _carried(previous, "shards", pairs, cfg.out)

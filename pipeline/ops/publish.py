@@ -33,6 +33,7 @@ from typing import Callable
 
 from ..errors import VgdataError
 from ..manifest import HashCache
+from ..progress import progress
 from .card import configs_by_split
 
 TOP_FILES = ("README.md", "build_manifest.json", "summary.json", "rejects.parquet", "tracks.parquet")
@@ -302,9 +303,13 @@ def publish(out: str, repo: str, *, revision: str = "main", create_pr: bool = Fa
         echo(plan.describe().splitlines()[0])
         # Operation objects are consumed by a commit: new ones for every attempt.
         adds = [CommitOperationAdd(path_in_repo=f.path, path_or_fileobj=f.full) for f in plan.add]
-        _retrying("upload", lambda: api.preupload_lfs_files(repo, additions=adds, repo_type="dataset",
-                                                             revision=revision, create_pr=create_pr),
-                  tries, base_delay, echo)
+        # One file at a time: a progress bar that moves, and a retry that resends one file, not all.
+        with progress(len(adds), "upload", unit="files", echo=echo) as bar:
+            for op in adds:
+                _retrying(f"upload {op.path_in_repo}", lambda op=op: api.preupload_lfs_files(
+                    repo, additions=[op], repo_type="dataset", revision=revision, create_pr=create_pr),
+                    tries, base_delay, echo)
+                bar.advance(op.path_in_repo)
         ops = adds + [CommitOperationDelete(path_in_repo=p) for p in plan.delete]
         message = f"vgdata build {manifest.get('created', '')} (code {code})"
         try:
