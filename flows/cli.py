@@ -84,7 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing to the branch")
     p.add_argument("--private", action="store_true", help="create the repo private (an existing repo keeps its visibility)")
     p.add_argument("--dry-run", action="store_true", help="print what would be uploaded and deleted; send nothing")
+    p.add_argument("--no-audit", action="store_true", help="skip `vgdata audit` before publishing (sources gone)")
     p.add_argument("--endpoint", help="Hub URL (default: HF_ENDPOINT or https://huggingface.co)")
+
+    p = sub.add_parser("audit", help="check every row of a build against its sources (exit 1 on any violation)",
+                       description="Re-read the sources a build names (or --source NAME --root DIR) and check "
+                                   "every row: points inside their object's mask (and box), counts, timestamps on "
+                                   "the grid, answers that parse back to the row's points, unique ids, shard "
+                                   "sizes, hashes and row counts. Prints a table and each violation.")
+    p.add_argument("out", help="the build's output folder")
+    p.add_argument("--source", action="append", default=[], help="a source whose root moved (with --root)")
+    p.add_argument("--root", action="append", default=[], help="where --source's files are now")
 
     p = sub.add_parser("serve", help="serve scheduled builds as Prefect deployments (needs `prefect server start`)",
                        description="Register the build flow (and build-and-publish with --publish-to) as Prefect "
@@ -240,6 +250,23 @@ def pull_source(a: argparse.Namespace) -> int:
     return 0
 
 
+def audit_command(a: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from pipeline.quality.audit import audit, format_report, parse_overrides
+
+    if len(a.source) != len(a.root):
+        raise VgdataError("give --source NAME and --root DIR in pairs")
+    report = audit(a.out, parse_overrides(list(zip(a.source, a.root))))
+    table, lines = format_report(report)
+    Console(width=120).print(table)
+    for line in report.skipped + lines:
+        print(line)
+    print(f"audit of {a.out}: " + ("every row checked, no violation" if report.ok
+                                   else f"{len(report.violations)} violations"))
+    return 0 if report.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -262,11 +289,13 @@ def main(argv: list[str] | None = None) -> int:
 
             serve_deployments(args.config, args.cron, args.name, args.publish_to, args.revision, args.create_pr)
             return 0
+        if args.command == "audit":
+            return audit_command(args)
         if args.command == "publish":
             from pipeline.ops.publish import publish
 
             publish(args.out, args.repo, revision=args.revision, create_pr=args.create_pr, private=args.private,
-                    dry_run=args.dry_run, endpoint=args.endpoint)
+                    dry_run=args.dry_run, endpoint=args.endpoint, run_audit=not args.no_audit)
             return 0
         cfg = config_from_convert_args(args) if args.command == "convert" else load_config(args.config)
         if args.ray_address and args.runner != "ray":

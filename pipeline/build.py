@@ -49,7 +49,7 @@ from .progress import Progress, progress
 from .rejects import REJECT_SCHEMA, Reject
 from .rows import POINT_DATASET, TRACK_DATASET
 from .sampling import check_rate
-from .schemas import POINT_SCHEMA, TRACK_SCHEMA
+from .schemas import MASK_SCHEMA, POINT_SCHEMA, TRACK_SCHEMA
 from .segmenters import get_segmenter
 from .segmenters.base import check_sam2_settings
 from .shards import write_shard_stream
@@ -386,6 +386,8 @@ def _write_outputs(cfg: BuildConfig, results: list[VideoResult], stack: contextl
     track_log += _carried_table(cfg.out, "tracks.parquet", TRACK_LOG_SCHEMA, pairs)
     _atomic_parquet(pa.Table.from_pylist(track_log, schema=TRACK_LOG_SCHEMA), os.path.join(cfg.out, "tracks.parquet"))
 
+    _write_masks(cfg, results, pairs)
+
     hashes = HashCache(os.path.join(cfg.out, ".work", "hashes.json"))
     inputs, seen = [], set()
     for r in results:
@@ -399,13 +401,28 @@ def _write_outputs(cfg: BuildConfig, results: list[VideoResult], stack: contextl
                and i.get("source") not in {s.name for s in cfg.sources}]
 
     summary = summarise(cfg, results, rejects, shards, videos, removed, previous)
-    manifest = {"created": now_iso(), "code": code_version(), "config": cfg.to_dict(), "inputs": inputs,
+    manifest = {"created": now_iso(), "code": code_version(), "config": cfg.to_dict(), "cwd": os.getcwd(), "inputs": inputs,
                 "shards": shards, "videos": videos, "videos_mode": cfg.videos, "removed": removed,
-                "rejects_file": "rejects.parquet", "tracks_file": "tracks.parquet", "summary": summary}
+                "rejects_file": "rejects.parquet", "tracks_file": "tracks.parquet", "masks_file": "masks.parquet",
+                "summary": summary}
     _atomic_json(manifest, os.path.join(cfg.out, "build_manifest.json"))
     _atomic_json(summary, os.path.join(cfg.out, "summary.json"))
     write_card(cfg.out, manifest)
     return summary
+
+
+def _write_masks(cfg: BuildConfig, results: list[VideoResult], pairs: set[tuple[str, str]]) -> None:
+    """OUT/masks.parquet: the box objects' masks, one video's part at a time (bounded memory), after
+    the previous build's rows of (source, split) pairs this build does not touch."""
+    path = os.path.join(cfg.out, "masks.parquet")
+    carried = _carried_table(cfg.out, "masks.parquet", MASK_SCHEMA, pairs)
+    tmp = os.path.join(cfg.out, ".masks.parquet.tmp")
+    with pq.ParquetWriter(tmp, MASK_SCHEMA, compression="zstd") as writer:
+        writer.write_table(pa.Table.from_pylist(sorted(carried, key=lambda r: r["id"]), schema=MASK_SCHEMA))
+        for r in results:
+            if r.row_count("masks"):
+                writer.write_table(_rows_table(r, "masks", MASK_SCHEMA))
+    os.replace(tmp, path)
 
 
 TRACK_LOG_SCHEMA = pa.schema([

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from converters import get_converter, load_manifest
 from converters.base import VideoRef
 
-from . import __version__, checks
+from . import __version__, checks, masks
 from .config import BuildConfig
 from .errors import SamplingError, SourceError, TransientError
 from .frames import SampledFrames
@@ -35,7 +35,7 @@ from .records import FrameAnnotation, VideoRecord
 from .rejects import Reject
 from .rows import Layout, RowSettings, make_layout, object_tracks, point_rows, track_rows
 from .sampling import sample_frames
-from .schemas import POINT_SCHEMA, TRACK_SCHEMA
+from .schemas import MASK_SCHEMA, POINT_SCHEMA, TRACK_SCHEMA
 from .segmenters import SegmentRequest, get_segmenter
 from .track_filter import score_track
 from .videos import VideoOutput, check_frames_available, grid_source_frames, write_videos
@@ -52,6 +52,7 @@ class VideoResult:
     rejects: list[Reject] = field(default_factory=list)
     tracks: list[dict] = field(default_factory=list)  # every track: kept?, mean IoU, re-prompts
     videos: list[dict] = field(default_factory=list)  # written videos: path (in OUT), frames, bytes, sha256
+    masks: list[dict] = field(default_factory=list)  # box objects' masks on the sampled frames (MASK_SCHEMA)
     n_objects: int = 0
     inputs: list[str] = field(default_factory=list)  # files and frame folders this video read
     seconds: float = 0.0
@@ -76,7 +77,7 @@ class VideoResult:
         """Strict: every field present with the right type, rows that fit the schemas; else ValueError."""
         if not isinstance(d, dict) or set(d) != {f.name for f in fields(cls)} - {"parts"}:
             raise ValueError("cached result has missing or unknown fields")
-        for key in ("point_rows", "track_rows", "rejects", "tracks", "videos", "inputs"):
+        for key in ("point_rows", "track_rows", "masks", "rejects", "tracks", "videos", "inputs"):
             if not isinstance(d[key], list) or not all(isinstance(x, (dict, str)) for x in d[key]):
                 raise ValueError(f"cached result field {key} is not a list")
         d = dict(d)
@@ -89,6 +90,7 @@ class VideoResult:
         """Raise unless every row fits its dataset's schema (shard writing would fail later)."""
         pa.Table.from_pylist(self.point_rows, schema=POINT_SCHEMA)
         pa.Table.from_pylist(self.track_rows, schema=TRACK_SCHEMA)
+        pa.Table.from_pylist(self.masks, schema=MASK_SCHEMA)
 
 
 def _reject_video(ref: VideoRef, stage: str, reason: str, detail: str, file: str | None,
@@ -263,6 +265,14 @@ def _segment_and_filter(record: VideoRecord, sampled, cfg: BuildConfig, res: Vid
             continue
         score = score_track(o.object_id, boxes[o.object_id], seg.masks.get(o.object_id, {}), cfg.min_track_iou)
         n_re = len(seg.reprompts.get(o.object_id, []))
+        for step, rle in sorted(seg.masks.get(o.object_id, {}).items()):
+            if step in boxes[o.object_id]:
+                res.masks.append({
+                    "id": f"{v.source}/{v.split}/{v.video_id}/{o.object_id}/{sampled[step].frame:09d}",
+                    "source": v.source, "split": v.split, "video_id": v.video_id, "object_id": o.object_id,
+                    "frame": sampled[step].frame, "height": int(rle["size"][0]), "width": int(rle["size"][1]),
+                    "counts": rle["counts"] if isinstance(rle["counts"], str) else masks.encode(masks.decode(rle))["counts"],
+                    "box": [float(c) for c in boxes[o.object_id][step]], "kept": score.kept})
         res.tracks.append({"object_id": o.object_id, "kept": score.kept, "mean_iou": score.mean_iou,
                            "n_frames": score.n_frames, "reprompts": n_re, "label": o.category,
                            "status": "kept" if score.kept else "dropped"})
@@ -341,7 +351,7 @@ def work_path(cfg: BuildConfig, ref: VideoRef) -> str:
     return os.path.join(cfg.out, ".work", ref.source, ref.split, f"{name}-{safe}.json")
 
 
-PART_SCHEMAS = {"point_rows": POINT_SCHEMA, "track_rows": TRACK_SCHEMA}
+PART_SCHEMAS = {"point_rows": POINT_SCHEMA, "track_rows": TRACK_SCHEMA, "masks": MASK_SCHEMA}
 
 
 def part_path(entry: str, attr: str) -> str:
@@ -370,7 +380,7 @@ def _write_parts(path: str, res: VideoResult) -> dict:
 def _stripped(res: VideoResult, parts: dict) -> VideoResult:
     """The result without its rows (they are in `parts`): what a build keeps per video in memory."""
     res.parts = parts
-    res.point_rows, res.track_rows = [], []
+    res.point_rows, res.track_rows, res.masks = [], [], []
     return res
 
 

@@ -77,6 +77,25 @@ TRACK_SCHEMA = pa.schema(
     ]
 )
 
+# The masks SAM 2 (or GrabCut) made for box objects, on the sampled frames, kept and dropped tracks
+# alike: `OUT/masks.parquet`, so that `vgdata audit` and `vgdata report` can check and draw a box
+# source's points against the mask they were drawn from (mask sources re-read their own masks).
+MASK_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),  # source/split/video_id/object_id/frame (zero-padded): sorts like the rows
+        ("source", pa.string()),
+        ("split", pa.string()),
+        ("video_id", pa.string()),
+        ("object_id", pa.string()),  # the source's object id (a track row's anno_id)
+        ("frame", pa.int64()),  # source frame index
+        ("height", pa.int64()),
+        ("width", pa.int64()),
+        ("counts", pa.string()),  # COCO compressed RLE of the mask
+        ("box", pa.list_(pa.float64())),  # the clipped ground-truth box x0, y0, x1, y1 in pixels
+        ("kept", pa.bool_()),  # the track passed the mask/box IoU filter
+    ]
+)
+
 DATASET_SCHEMAS = {"AcademicVideoPoint": POINT_SCHEMA, "AcademicVideoTrack": TRACK_SCHEMA}
 
 

@@ -32,7 +32,7 @@ def root(sample_dir, tmp_path):
 def build(root, source, tmp_path, **overrides):
     cfg = demo_config(root, tmp_path / "out", sources=[{"name": source, "root": str(root / source)}], **overrides)
     summary = run_build(cfg, echo=lambda s: None)
-    for name in ("summary.json", "rejects.parquet", "build_manifest.json", "tracks.parquet"):
+    for name in ("summary.json", "rejects.parquet", "build_manifest.json", "tracks.parquet", "masks.parquet"):
         assert os.path.exists(os.path.join(cfg.out, name)), name
     rejects = pq.read_table(os.path.join(cfg.out, "rejects.parquet")).to_pylist()
     stats = summary["sources"][f"{source}/train"]

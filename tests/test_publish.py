@@ -4,6 +4,7 @@ against the Hub-compatible server in tests/hub_server.py on 127.0.0.1, and the c
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -52,7 +53,7 @@ def _local(out) -> dict[str, bytes]:
     import json
 
     m = json.loads((out / "build_manifest.json").read_text())
-    paths = ["README.md", "build_manifest.json", "summary.json", "rejects.parquet", "tracks.parquet"]
+    paths = ["README.md", "build_manifest.json", "summary.json", "rejects.parquet", "tracks.parquet", "masks.parquet"]
     paths += [e["path"] for e in m["shards"] + m["videos"]]
     return {p: (out / p).read_bytes() for p in paths}
 
@@ -220,3 +221,33 @@ def test_publish_cli_dry_run_touches_nothing_and_the_token_never_shows(out, hub)
             assert TOKEN.encode() not in open(os.path.join(root, f), "rb").read()
     sent = [auth for _, _, auth in hub.requests if auth]
     assert sent and all(a.startswith("Bearer ") for a in sent)  # the token went only where it belongs
+
+
+def test_publish_refuses_a_build_that_fails_its_audit(hub, tmp_path, sample_dir):
+    import glob as _glob
+
+    import pyarrow.parquet as pq
+
+    from pipeline.build import run_build
+    from tests.conftest import demo_config
+
+    out = tmp_path / "out"
+    run_build(demo_config(sample_dir, out, videos="skip"), echo=lambda s: None)
+    # an answer that no longer says the row's points, with the manifest's hashes and counts kept true
+    shard = sorted(_glob.glob(str(out / "AcademicVideoTrack" / "mot" / "*.parquet")))[0]
+    t = pq.read_table(shard)
+    answers = t.column("answer").to_pylist()
+    answers[0] = answers[0].replace(";", ";9.5 1 500 500;", 1)
+    pq.write_table(t.set_column(t.schema.get_field_index("answer"), "answer", [answers]), str(tmp_path / "x.parquet"))
+    shutil.copy(tmp_path / "x.parquet", shard)
+    from pipeline.ops.publish import PublishError
+    from pipeline.shards import sha256_file
+
+    m = json.loads((out / "build_manifest.json").read_text())
+    for e in m["shards"]:
+        if str(out / e["path"]) == shard:
+            e["bytes"], e["sha256"] = os.path.getsize(shard), sha256_file(shard)
+    (out / "build_manifest.json").write_text(json.dumps(m))
+    with pytest.raises(PublishError, match="failed its audit.*answer: mot/train/SAMPLE-01/track"):
+        _publish(out, hub)
+    assert hub.count("commit") == 0

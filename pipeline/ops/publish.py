@@ -1,11 +1,11 @@
 """`vgdata publish OUT --repo ORG/NAME`: put a finished build on the Hugging Face Hub, atomically.
 
 What goes up: the card (`README.md`), `build_manifest.json`, `summary.json`, `rejects.parquet`,
-`tracks.parquet`, every shard and every video the manifest lists; never `.work/`, locks or anything
+`tracks.parquet`, `masks.parquet`, every shard and every video the manifest lists; never `.work/`, locks or anything
 else under OUT. Before anything is sent the build is checked (`check_build`): every shard the
 manifest lists is there with its size, sha256 and row count, the summary's row totals reconcile
-with the shards, and the card's configs cover every shard exactly once. A build that fails a check
-is not published.
+with the shards, and the card's configs cover every shard exactly once; then `vgdata audit` checks
+every row against its sources. A build that fails a check or its audit is not published.
 
 How (huggingface_hub 2.x, which has no `upload_large_folder`): the remote tree at the branch head is
 compared with the build (LFS sha256, or git blob id for small files), then the new and changed files
@@ -36,7 +36,7 @@ from ..manifest import HashCache
 from ..progress import progress
 from .card import configs_by_split
 
-TOP_FILES = ("README.md", "build_manifest.json", "summary.json", "rejects.parquet", "tracks.parquet")
+TOP_FILES = ("README.md", "build_manifest.json", "summary.json", "rejects.parquet", "tracks.parquet", "masks.parquet")
 MANAGED = ("AcademicVideoPoint/", "AcademicVideoTrack/")  # remote files here that the build lacks are stale
 RETRY_STATUS = {429, 500, 502, 503, 504}
 FATAL_STATUS = {401: "the Hub refused the token (401): set HF_TOKEN or run `hf auth login`",
@@ -268,9 +268,22 @@ def verify_remote(api, repo: str, revision: str, files: list[LocalFile]) -> list
     return problems
 
 
+def audit_or_refuse(out: str, echo: Callable[[str], None]) -> None:
+    """`vgdata audit` before anything is sent: a build whose rows disagree with their sources is
+    not published."""
+    from ..quality.audit import audit
+
+    report = audit(out, echo=echo)
+    if not report.ok:
+        found = [f"{v.check}: {v.row_id or ''} {v.detail}".strip() for v in report.violations[:10]] + report.skipped
+        raise PublishError(f"{out} failed its audit, not published ({len(report.violations)} violations): "
+                           + "; ".join(found) + f" (run `vgdata audit {out}` for the table)")
+    echo(f"audit of {out}: every row agrees with its sources")
+
+
 def publish(out: str, repo: str, *, revision: str = "main", create_pr: bool = False, private: bool = False,
             dry_run: bool = False, endpoint: str | None = None, token: str | None = None, tries: int = 6,
-            base_delay: float = 1.0, echo: Callable[[str], None] = print) -> PublishResult:
+            base_delay: float = 1.0, echo: Callable[[str], None] = print, run_audit: bool = True) -> PublishResult:
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
@@ -280,6 +293,8 @@ def publish(out: str, repo: str, *, revision: str = "main", create_pr: bool = Fa
     if problems:
         raise PublishError(f"{out} is not published: " + "; ".join(problems[:20])
                            + (f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""))
+    if run_audit:
+        audit_or_refuse(out, echo)
     files = local_files(out, manifest, hashes)
     api = HfApi(endpoint=endpoint, token=token)
     if dry_run:

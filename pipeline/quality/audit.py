@@ -1,0 +1,268 @@
+"""`vgdata audit OUT`: every row of a build checked against its sources, after the fact and apart
+from the code that wrote it (rows are read from the shards, objects and masks from the sources).
+
+Checks, each a line of the table it prints:
+- files: each shard's size, sha256 and row count match the manifest; the summary reconciles
+  (the publish checks);
+- ids: row ids unique across all shards;
+- grid: timestamps on the sampling grid (k / sampling_fps) and within the clip;
+- answer: the Molmo2 text of the answer (and of a single-point-track question) parses back to
+  exactly the row's points, and a count answer states the row's count;
+- count: a point row's count is the number of its points and the number of the query's objects
+  visible on a sampled frame of the clip;
+- inside: every visible point lies in its object's mask on that frame; for box sources in the
+  stored SAM 2 mask and in the ground-truth box. A point row's points are matched one to one to
+  the query's objects (Hungarian, scipy).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from ..errors import VgdataError
+from ..molmo_text import parse
+from .ground_truth import GroundTruth, TruthError, VideoTruth, read_manifest
+
+CHECKS = ("files", "ids", "grid", "answer", "count", "inside")
+SCALE = 1000
+
+
+@dataclass
+class Violation:
+    check: str
+    row_id: str
+    detail: str
+    file: str = ""
+
+
+@dataclass
+class AuditReport:
+    rows: Counter = field(default_factory=Counter)  # rows checked per check
+    violations: list[Violation] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """No violation, and no source left unread (an unchecked row is not a checked one)."""
+        return not self.violations and not self.skipped
+
+    def by_check(self) -> Counter:
+        return Counter(v.check for v in self.violations)
+
+
+def _scaled(v: float, size: float) -> int:
+    return min(SCALE, max(0, int(math.floor(SCALE * v / size + 0.5))))
+
+
+def _on_grid(t: float, fps: float) -> bool:
+    k = t * fps
+    return abs(k - round(k)) < 1e-6 and k > -1e-9
+
+
+def _points_of(text: str) -> Counter:
+    """(t, x, y) of every point of every <points>/<tracks> element, as a multiset."""
+    return Counter((round(f.time, 1), x, y) for p in parse(text) for f in p.frames for _, x, y in f.points)
+
+
+def _query_objects(truth: VideoTruth, text: str, count: int) -> list[str]:
+    """The objects of the query named `text` (of several queries with that text, one whose size
+    fits `count`, else the first)."""
+    matches = [q for q in truth.queries if q.text == text]
+    for q in matches:
+        if len(q.object_ids) >= count:
+            return list(q.object_ids)
+    return list(matches[0].object_ids) if matches else []
+
+
+def audit_point_row(row: dict, truth: VideoTruth | None, fps: float, report: AuditReport) -> None:
+    rid = row["id"]
+    clip = row["clip_end_time"] - row["clip_start_time"]
+    bad = [t for t in row["timestamps"] if not _on_grid(t, fps) or t > clip + 1e-6]
+    report.rows["grid"] += 1
+    if bad or len(row["timestamps"]) != len(row["points"]):
+        report.violations.append(Violation("grid", rid, f"timestamps {bad or row['timestamps']} off the "
+                                           f"{1 / fps:g} s grid or past the clip ({clip:g} s)"))
+    pts = [(t, p["x"], p["y"]) for t, ps in zip(row["timestamps"], row["points"]) for p in ps]
+    report.rows["count"] += 1
+    if row["count"] != len(pts):
+        report.violations.append(Violation("count", rid, f"count {row['count']} but {len(pts)} points"))
+    report.rows["answer"] += 1
+    try:
+        said = _points_of(row["answer"])
+        total = [int(w) for w in row["answer"].replace(".", " ").split() if w.isdigit()]
+    except ValueError as e:
+        report.violations.append(Violation("answer", rid, f"answer does not parse: {e}"))
+        said, total = None, []
+    if said is not None:
+        want = Counter((round(t, 1), _scaled(x, 100), _scaled(y, 100)) for t, x, y in pts)
+        if said != want:
+            report.violations.append(Violation("answer", rid, f"answer points {sorted(said)} != row points {sorted(want)}"))
+        if row["count"] and (not total or total[-1] != row["count"]):
+            report.violations.append(Violation("answer", rid, f"answer does not state the count {row['count']}"))
+        if row["count"] == 0 and row["answer"] != "There are none.":
+            report.violations.append(Violation("answer", rid, "count 0 but the answer is not 'There are none.'"))
+    if truth is None:
+        return
+    objects = _query_objects(truth, row["category"], row["count"])
+    # Objects of the query visible on a sampled frame of the clip (a box track the filter dropped
+    # would have given the query no row at all).
+    grid = [row["clip_start_time"] + k / fps for k in range(int(round(clip * fps)) + 1)]
+    frames = [f for f in (truth.frame_at(t, fps) for t in grid) if f is not None]
+    seen = [o for o in objects if any(truth.visible(o, f) for f in frames)]
+    if len(seen) != row["count"]:
+        report.violations.append(Violation("count", rid, f"count {row['count']} but {len(seen)} objects of "
+                                           f"{row['category']!r} are visible in the clip"))
+    if not pts:
+        return
+    report.rows["inside"] += 1
+    from scipy.optimize import linear_sum_assignment
+
+    cost = np.ones((len(pts), max(1, len(objects))))
+    where = []
+    for i, (t, x, y) in enumerate(pts):
+        frame = truth.frame_at(row["clip_start_time"] + t, fps)
+        where.append(frame)
+        for j, o in enumerate(objects):
+            if frame is not None and truth.inside(o, frame, x / 100 * truth.width, y / 100 * truth.height):
+                cost[i, j] = 0
+    ri, ci = linear_sum_assignment(cost)
+    misses = [i for i in range(len(pts)) if i not in set(ri)] + [i for i, j in zip(ri, ci) if cost[i, j]]
+    for i in sorted(set(misses)):
+        t, x, y = pts[i]
+        report.violations.append(Violation("inside", rid, f"point ({x:.1f}, {y:.1f}) at t={t:g}s (source frame "
+                                           f"{where[i]}) is in no mask of a distinct {row['category']!r} object"))
+
+
+def audit_track_row(row: dict, truth: VideoTruth | None, report: AuditReport) -> None:
+    rid = row["id"]
+    fps, w, h = row["sampling_fps"], row["width"], row["height"]
+    clip = row["clip_end_time"] - row["clip_start_time"]
+    traj = row["frame_trajectories"]
+    report.rows["grid"] += 1
+    bad = [f["time"] for f in traj if not _on_grid(f["time"], fps) or abs(f["time"] - f["frame"] / fps) > 1e-6
+           or f["time"] > clip + 1e-6]
+    if bad or len(row["source_frames"]) != len(traj):
+        report.violations.append(Violation("grid", rid, f"times {bad} off the {1 / fps:g} s grid or past the clip "
+                                           f"({clip:g} s), or source_frames do not match the trajectory"))
+    visible = Counter((round(f["time"], 1), _scaled(p["point"][0], w), _scaled(p["point"][1], h))
+                      for f in traj for p in f["points"] if not p["occluded"])
+    report.rows["answer"] += 1
+    try:
+        said = _points_of(row["answer"])
+        if row["task"] == "single_point_track":
+            said += _points_of(row["question"])
+    except ValueError as e:
+        report.violations.append(Violation("answer", rid, f"answer does not parse: {e}"))
+        said = None
+    if said is not None and said != visible:
+        missing, extra = visible - said, said - visible
+        report.violations.append(Violation("answer", rid, f"answer and row points differ: row only {sorted(missing)[:5]}, "
+                                           f"answer only {sorted(extra)[:5]}"))
+    ids = dict(zip(row["obj_id"], row["anno_id"]))
+    if len(ids) != len(row["obj_id"]) or len(row["anno_id"]) != len(row["obj_id"]):
+        report.violations.append(Violation("ids", rid, "obj_id and anno_id do not pair one to one"))
+    if truth is None:
+        return
+    report.rows["inside"] += 1
+    for f, src in zip(traj, row["source_frames"]):
+        for p in f["points"]:
+            if p["occluded"]:
+                continue
+            obj = ids.get(p["id"])
+            if obj is None:
+                report.violations.append(Violation("inside", rid, f"t={f['time']:g}s: point id {p['id']} not in obj_id"))
+            elif not truth.inside(obj, src, p["point"][0], p["point"][1]):
+                what = "mask and box" if truth.is_box(obj) else "mask"
+                report.violations.append(Violation("inside", rid, f"t={f['time']:g}s: point ({p['point'][0]:.1f}, "
+                                                   f"{p['point'][1]:.1f}) of object {obj!r} is outside its {what} "
+                                                   f"on source frame {src}"))
+
+
+def video_of(row: dict) -> str:
+    """The source video a row is about (a video id may hold '/', as ReVOS's and BURST's do)."""
+    return row["video_name"] if "video_name" in row else row["source_video"]
+
+
+def audit(out: str, overrides: dict[str, str] | None = None, echo=print) -> AuditReport:
+    """Audit the build in `out`; `overrides` maps a source name to a root to read instead of the
+    manifest's."""
+    from ..ops.publish import check_build
+    from ..progress import progress
+
+    manifest = read_manifest(out)
+    report = AuditReport()
+    problems = check_build(out, manifest)
+    report.rows["files"] += len(manifest.get("shards", []))
+    report.violations += [Violation("files", "", p) for p in problems]
+    truth = GroundTruth(out, manifest, overrides)
+    fps = float((manifest.get("config") or {}).get("sampling_fps") or 2)
+    ids: Counter = Counter()
+    shards = sorted(manifest.get("shards", []), key=lambda s: (s["source"], s["split"], s["dataset"], s["path"]))
+    unreadable: set[tuple[str, str]] = set()
+    total = sum(s["rows"] for s in shards)
+    by_video: dict[tuple, list] = defaultdict(list)
+    with progress(total, "audit", unit="rows", echo=echo) as bar:
+        for s in shards:
+            path = os.path.join(out, s["path"])
+            if not os.path.isfile(path):
+                continue
+            try:
+                table = pq.read_table(path)
+            except Exception as e:  # noqa: BLE001 - a damaged shard is a finding, not a crash
+                report.violations.append(Violation("files", "", f"{path}: cannot be read ({e})"))
+                bar.advance(n=s["rows"])
+                continue
+            for row in table.to_pylist():
+                ids[row["id"]] += 1
+                by_video[(s["dataset"], s["source"], s["split"], video_of(row))].append(row)
+            # One shard's videos at a time: the truth reader holds one video.
+            for (dataset, source, split, video_id), rows in sorted(by_video.items()):
+                vt = None
+                if (source, split) not in unreadable:
+                    try:
+                        vt = truth.video(source, split, video_id)
+                    except TruthError as e:
+                        unreadable.add((source, split))
+                        report.skipped.append(f"{source}/{split}: {e}; mask checks skipped")
+                for row in rows:
+                    if dataset == "AcademicVideoPoint":
+                        audit_point_row(row, vt, fps, report)
+                    else:
+                        audit_track_row(row, vt, report)
+                    bar.advance(n=1)
+            by_video.clear()
+    report.rows["ids"] = len(ids)
+    report.violations += [Violation("ids", rid, f"id appears {n} times") for rid, n in sorted(ids.items()) if n > 1]
+    return report
+
+
+def format_report(report: AuditReport, limit: int = 50):
+    """A rich Table of the checks and a list of the first `limit` violations."""
+    from rich.table import Table
+
+    table = Table(title="vgdata audit")
+    for col in ("check", "rows checked", "violations"):
+        table.add_column(col, justify="right" if col != "check" else "left")
+    counts = report.by_check()
+    for c in CHECKS:
+        table.add_row(c, str(report.rows.get(c, 0)), str(counts.get(c, 0)))
+    lines = [f"{v.check}: {v.row_id}: {v.detail}" if v.row_id else f"{v.check}: {v.detail}"
+             for v in report.violations[:limit]]
+    if len(report.violations) > limit:
+        lines.append(f"... and {len(report.violations) - limit} more")
+    return table, lines
+
+
+def parse_overrides(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    out = {}
+    for name, root in pairs:
+        if not os.path.isdir(root):
+            raise VgdataError(f"--root {root}: not a folder")
+        out[name] = root
+    return out

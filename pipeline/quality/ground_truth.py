@@ -1,0 +1,188 @@
+"""What a build's rows should agree with, read again from the sources: each video's objects, their
+masks and boxes per source frame, and its queries. Mask sources are re-read by their converter
+(PNG masks decoded here); box sources carry the masks the segmenter made, from `OUT/masks.parquet`,
+next to their ground-truth boxes. The audit, the metrics and the report read rows against this,
+not against the code that wrote the rows.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from converters import get_converter
+from converters.base import VideoRef
+
+from .. import masks as M
+from ..errors import VgdataError
+from ..png_masks import read_png_masks
+from ..records import Query, TrackedObject
+
+
+class TruthError(VgdataError):
+    """A source the build names cannot be read again (moved, deleted)."""
+
+
+@dataclass
+class VideoTruth:
+    source: str
+    split: str
+    video_id: str
+    width: int
+    height: int
+    fps: float
+    annotated: list[int]
+    objects: dict[str, TrackedObject]
+    queries: list[Query]
+    # box sources: (object_id, frame) -> (rle, box, kept), from masks.parquet
+    stored: dict[tuple[str, int], tuple[dict, list, bool]] = field(default_factory=dict)
+    _decoded: dict = field(default_factory=dict, repr=False)
+
+    def frame_at(self, seconds: float, sampling_fps: float) -> int | None:
+        """The annotated source frame nearest `seconds` (None if none lies within half a grid step)."""
+        if not self.annotated:
+            return None
+        target = seconds * self.fps
+        i = bisect.bisect_left(self.annotated, target)
+        best = min((j for j in (i - 1, i) if 0 <= j < len(self.annotated)),
+                   key=lambda j: (abs(self.annotated[j] - target), j))
+        if abs(self.annotated[best] / self.fps - seconds) > 0.5 / sampling_fps + 1e-6:
+            return None
+        return self.annotated[best]
+
+    def is_box(self, object_id: str) -> bool:
+        o = self.objects.get(object_id)
+        return o is not None and o.kind == "box"
+
+    def mask(self, object_id: str, frame: int) -> np.ndarray | None:
+        """The object's mask on `frame` (a bool HxW array), None where it has none (not visible)."""
+        key = (object_id, frame)
+        if key not in self._decoded:
+            rle = None
+            if self.is_box(object_id):
+                stored = self.stored.get(key)
+                rle = stored[0] if stored else None
+            else:
+                o = self.objects.get(object_id)
+                ann = o.frames.get(frame) if o else None
+                rle = ann.rle if ann is not None and ann.visible else None
+            m = M.decode(rle) if rle is not None else None
+            self._decoded[key] = m if m is not None and m.any() else None
+        return self._decoded[key]
+
+    def box(self, object_id: str, frame: int) -> tuple | None:
+        """The ground-truth box (x0, y0, x1, y1) of a box object on `frame`, clipped to the frame."""
+        stored = self.stored.get((object_id, frame))
+        if stored:
+            return tuple(stored[1])
+        o = self.objects.get(object_id)
+        ann = o.frames.get(frame) if o else None
+        return M.clip_box(ann.box, self.width, self.height) if ann is not None and ann.visible and ann.box else None
+
+    def visible(self, object_id: str, frame: int) -> bool:
+        if self.is_box(object_id):
+            return (object_id, frame) in self.stored
+        return self.mask(object_id, frame) is not None
+
+    def kept(self, object_id: str) -> bool:
+        """False for a box track the IoU filter dropped."""
+        flags = [v[2] for (o, _), v in self.stored.items() if o == object_id]
+        return all(flags) if flags else True
+
+    def inside(self, object_id: str, frame: int, x: float, y: float) -> bool:
+        """Pixel (x, y) (floats, pixels) inside the object's mask on `frame`, and for a box object
+        inside its ground-truth box too."""
+        m = self.mask(object_id, frame)
+        if m is None:
+            return False
+        col = min(max(int(np.floor(x)), 0), self.width - 1)
+        row = min(max(int(np.floor(y)), 0), self.height - 1)
+        if not m[row, col]:
+            return False
+        if self.is_box(object_id):
+            b = self.box(object_id, frame)
+            return b is not None and b[0] <= x <= b[2] and b[1] <= y <= b[3]
+        return True
+
+
+def sources_of(manifest: dict, overrides: dict[str, str] | None = None) -> dict[tuple[str, str], dict]:
+    """(source, split) -> the source spec the build read (root, options), roots overridden by name.
+    A relative root is taken from the folder the build ran in (`cwd` in the manifest)."""
+    out = {}
+    for spec in (manifest.get("config") or {}).get("sources") or []:
+        spec = dict(spec)
+        if overrides and spec["name"] in overrides:
+            spec["root"] = os.path.abspath(overrides[spec["name"]])
+        elif not os.path.isabs(spec["root"]) and manifest.get("cwd"):
+            spec["root"] = os.path.join(manifest["cwd"], spec["root"])
+        out[(spec["name"], spec.get("split", "train"))] = spec
+    return out
+
+
+class GroundTruth:
+    """Lazily re-reads the videos of a build's sources (one video held at a time)."""
+
+    def __init__(self, out: str, manifest: dict, overrides: dict[str, str] | None = None):
+        self.out = out
+        self.specs = sources_of(manifest, overrides)
+        self._refs: dict[tuple[str, str], dict[str, VideoRef]] = {}
+        self._stored: dict[tuple[str, str, str], dict] | None = None
+        self._current: VideoTruth | None = None
+        self.masks_file = os.path.join(out, manifest.get("masks_file") or "masks.parquet")
+
+    def _refs_of(self, source: str, split: str) -> dict[str, VideoRef]:
+        if (source, split) not in self._refs:
+            spec = self.specs.get((source, split))
+            if spec is None:
+                raise TruthError(f"{source}/{split}: not among the build's sources")
+            if not os.path.exists(spec["root"]):
+                raise TruthError(f"{source}: root {spec['root']} not found (give --source {source} --root DIR)")
+            conv = get_converter(source, **dict(spec.get("options") or {}))
+            self._refs[(source, split)] = {r.video_id: r for r in conv.discover(spec["root"], split)}
+        return self._refs[(source, split)]
+
+    def _stored_masks(self) -> dict[tuple[str, str, str], dict]:
+        if self._stored is None:
+            self._stored = {}
+            if os.path.exists(self.masks_file):
+                t = pq.read_table(self.masks_file, columns=["source", "split", "video_id", "object_id", "frame",
+                                                            "height", "width", "counts", "box", "kept"])
+                for r in t.to_pylist():
+                    rle = {"size": [r["height"], r["width"]], "counts": r["counts"]}
+                    self._stored.setdefault((r["source"], r["split"], r["video_id"]), {})[
+                        (r["object_id"], r["frame"])] = (rle, r["box"], r["kept"])
+        return self._stored
+
+    def video(self, source: str, split: str, video_id: str) -> VideoTruth:
+        cur = self._current
+        if cur is not None and (cur.source, cur.split, cur.video_id) == (source, split, video_id):
+            return cur
+        ref = self._refs_of(source, split).get(video_id)
+        if ref is None:
+            raise TruthError(f"{source}/{split}/{video_id}: no longer in {self.specs[(source, split)]['root']}")
+        spec = self.specs[(source, split)]
+        record = get_converter(source, **dict(spec.get("options") or {})).load(ref)
+        if record.png_masks is not None:
+            read_png_masks(record, list(record.annotated_frames), ref.root)
+        v = record.video
+        self._current = VideoTruth(source, split, video_id, v.width, v.height, v.fps,
+                                   sorted(set(record.annotated_frames)),
+                                   {o.object_id: o for o in record.objects}, record.all_queries(),
+                                   self._stored_masks().get((source, split, video_id), {}))
+        return self._current
+
+
+def read_manifest(out: str) -> dict:
+    path = os.path.join(out, "build_manifest.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise VgdataError(f"{path}: not found (is {out} a vgdata build?)") from None
+    except ValueError as e:
+        raise VgdataError(f"{path}: not valid JSON ({e})") from None
