@@ -96,6 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", action="append", default=[], help="a source whose root moved (with --root)")
     p.add_argument("--root", action="append", default=[], help="where --source's files are now")
 
+    p = sub.add_parser("eval", help="score a model's predictions against a build (Molmo2's metrics)",
+                       description="Score predictions (JSON lines {\"id\": ROW_ID, \"prediction\": TEXT}, TEXT in "
+                                   "Molmo2's plain-text format) against the rows of a build: count accuracy and close "
+                                   "accuracy, point precision/recall/F1 (Hungarian matching, hits inside the true "
+                                   "mask), per-frame point-in-mask track F1. Masks are read from the build's sources.")
+    p.add_argument("predictions", help="JSON lines file of predictions")
+    p.add_argument("--against", required=True, metavar="OUT", help="the build's output folder")
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    p.add_argument("--source", action="append", default=[], help="a source whose root moved (with --root)")
+    p.add_argument("--root", action="append", default=[], help="where --source's files are now")
+
     p = sub.add_parser("serve", help="serve scheduled builds as Prefect deployments (needs `prefect server start`)",
                        description="Register the build flow (and build-and-publish with --publish-to) as Prefect "
                                    "deployments with a cron schedule and run their flow runs in this process "
@@ -250,6 +261,36 @@ def pull_source(a: argparse.Namespace) -> int:
     return 0
 
 
+def eval_command(a: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from pipeline.metrics import evaluate
+    from pipeline.quality.audit import parse_overrides
+
+    if len(a.source) != len(a.root):
+        raise VgdataError("give --source NAME and --root DIR in pairs")
+    result = evaluate(a.predictions, a.against, parse_overrides(list(zip(a.source, a.root))))
+    for p in result.problems:
+        print(f"vgdata: warning: {p}", file=sys.stderr)
+    if a.json:
+        print(json.dumps(result.to_dict(), indent=None, sort_keys=True))
+    else:
+        table = Table(title=f"vgdata eval {a.predictions} against {a.against}")
+        for col in ("task", "metric", "value"):
+            table.add_column(col)
+        for task, metrics in result.tasks.items():
+            for k, v in metrics.items():
+                table.add_row(task, k, str(v))
+        for k, v in result.overall.items():
+            table.add_row("overall", k, str(v))
+        Console(width=120).print(table)
+    if not result.overall["rows"]:
+        print(f"vgdata: error: no prediction matches a row of {a.against}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def audit_command(a: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -289,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
 
             serve_deployments(args.config, args.cron, args.name, args.publish_to, args.revision, args.create_pr)
             return 0
+        if args.command == "eval":
+            return eval_command(args)
         if args.command == "audit":
             return audit_command(args)
         if args.command == "publish":

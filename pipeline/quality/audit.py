@@ -70,7 +70,7 @@ def _points_of(text: str) -> Counter:
     return Counter((round(f.time, 1), x, y) for p in parse(text) for f in p.frames for _, x, y in f.points)
 
 
-def _query_objects(truth: VideoTruth, text: str, count: int) -> list[str]:
+def query_objects(truth: VideoTruth, text: str, count: int) -> list[str]:
     """The objects of the query named `text` (of several queries with that text, one whose size
     fits `count`, else the first)."""
     matches = [q for q in truth.queries if q.text == text]
@@ -109,7 +109,7 @@ def audit_point_row(row: dict, truth: VideoTruth | None, fps: float, report: Aud
             report.violations.append(Violation("answer", rid, "count 0 but the answer is not 'There are none.'"))
     if truth is None:
         return
-    objects = _query_objects(truth, row["category"], row["count"])
+    objects = query_objects(truth, row["category"], row["count"])
     # Objects of the query visible on a sampled frame of the clip (a box track the filter dropped
     # would have given the query no row at all).
     grid = [row["clip_start_time"] + k / fps for k in range(int(round(clip * fps)) + 1)]
@@ -121,8 +121,19 @@ def audit_point_row(row: dict, truth: VideoTruth | None, fps: float, report: Aud
     if not pts:
         return
     report.rows["inside"] += 1
+    owners, where = assign_points(truth, row, objects, fps)
+    for i, (t, x, y) in enumerate(pts):
+        if owners[i] is None:
+            report.violations.append(Violation("inside", rid, f"point ({x:.1f}, {y:.1f}) at t={t:g}s (source frame "
+                                               f"{where[i]}) is in no mask of a distinct {row['category']!r} object"))
+
+
+def assign_points(truth: VideoTruth, row: dict, objects: list[str], fps: float) -> tuple[list, list]:
+    """A point row's points matched one to one to `objects` whose mask (and box) holds them
+    (Hungarian, scipy): per point its object (None: no distinct object holds it) and source frame."""
     from scipy.optimize import linear_sum_assignment
 
+    pts = [(t, p["x"], p["y"]) for t, ps in zip(row["timestamps"], row["points"]) for p in ps]
     cost = np.ones((len(pts), max(1, len(objects))))
     where = []
     for i, (t, x, y) in enumerate(pts):
@@ -131,12 +142,12 @@ def audit_point_row(row: dict, truth: VideoTruth | None, fps: float, report: Aud
         for j, o in enumerate(objects):
             if frame is not None and truth.inside(o, frame, x / 100 * truth.width, y / 100 * truth.height):
                 cost[i, j] = 0
-    ri, ci = linear_sum_assignment(cost)
-    misses = [i for i in range(len(pts)) if i not in set(ri)] + [i for i, j in zip(ri, ci) if cost[i, j]]
-    for i in sorted(set(misses)):
-        t, x, y = pts[i]
-        report.violations.append(Violation("inside", rid, f"point ({x:.1f}, {y:.1f}) at t={t:g}s (source frame "
-                                           f"{where[i]}) is in no mask of a distinct {row['category']!r} object"))
+    owners: list = [None] * len(pts)
+    if pts:
+        for i, j in zip(*linear_sum_assignment(cost)):
+            if cost[i, j] == 0:
+                owners[i] = objects[j]
+    return owners, where
 
 
 def audit_track_row(row: dict, truth: VideoTruth | None, report: AuditReport) -> None:
