@@ -96,6 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", action="append", default=[], help="a source whose root moved (with --root)")
     p.add_argument("--root", action="append", default=[], help="where --source's files are now")
 
+    p = sub.add_parser("report", help="write OUT/report/index.html: numbers, plots and previews of a build",
+                       description="A static page (open it from disk) with the build's numbers per source, plots "
+                                   "(counts, objects per query, track lengths, IoU, re-prompts, point offsets, first "
+                                   "appearance) and previews of a seeded sample of rows drawn on their frames.")
+    p.add_argument("out", help="the build's output folder")
+    p.add_argument("--rows", type=int, default=3, help="rows previewed per source and dataset (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="which rows are previewed")
+    p.add_argument("--source", action="append", default=[], help="a source whose root moved (with --root)")
+    p.add_argument("--root", action="append", default=[], help="where --source's files are now")
+
     p = sub.add_parser("eval", help="score a model's predictions against a build (Molmo2's metrics)",
                        description="Score predictions (JSON lines {\"id\": ROW_ID, \"prediction\": TEXT}, TEXT in "
                                    "Molmo2's plain-text format) against the rows of a build: count accuracy and close "
@@ -329,6 +339,16 @@ def main(argv: list[str] | None = None) -> int:
             from flows.serve import serve_deployments
 
             serve_deployments(args.config, args.cron, args.name, args.publish_to, args.revision, args.create_pr)
+            return 0
+        if args.command == "report":
+            from pipeline.quality.audit import parse_overrides
+            from pipeline.report import build_report
+
+            if len(args.source) != len(args.root):
+                raise VgdataError("give --source NAME and --root DIR in pairs")
+            path = build_report(args.out, rows_per_source=args.rows, seed=args.seed,
+                                overrides=parse_overrides(list(zip(args.source, args.root))))
+            print(f"report: {path}")
             return 0
         if args.command == "eval":
             return eval_command(args)

@@ -41,6 +41,7 @@ class VideoTruth:
     queries: list[Query]
     # box sources: (object_id, frame) -> (rle, box, kept), from masks.parquet
     stored: dict[tuple[str, int], tuple[dict, list, bool]] = field(default_factory=dict)
+    video: object = None  # records.Video: where the pixels are (the report draws on them)
     _decoded: dict = field(default_factory=dict, repr=False)
 
     def frame_at(self, seconds: float, sampling_fps: float) -> int | None:
@@ -173,7 +174,7 @@ class GroundTruth:
         self._current = VideoTruth(source, split, video_id, v.width, v.height, v.fps,
                                    sorted(set(record.annotated_frames)),
                                    {o.object_id: o for o in record.objects}, record.all_queries(),
-                                   self._stored_masks().get((source, split, video_id), {}))
+                                   self._stored_masks().get((source, split, video_id), {}), v)
         return self._current
 
 
