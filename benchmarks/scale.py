@@ -5,6 +5,7 @@ starts), sampled from /proc every 0.2 s (Linux).
 
     python benchmarks/scale.py                                  # N = 100 1000 10000, local runner
     python benchmarks/scale.py --n 100 1000 --runner local prefect
+    python benchmarks/scale.py --n 1000 --runner local prefect --prefect-server   # against `prefect server start`
 
 Targets (issue 10): peak RSS at N = 1,000 within 1.3x of N = 100 and at N = 10,000 within 1.3x of
 N = 1,000; the prefect runner at least 0.9x the local runner's videos/s at N = 1,000. Rows only
@@ -14,6 +15,7 @@ N = 1,000; the prefect runner at least 0.9x the local runner's videos/s at N = 1
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import subprocess
@@ -53,11 +55,11 @@ def tree_rss_kib(root_pid: int) -> int:
     return sum(rss.get(p, 0) for p in tree)
 
 
-def run(folder: str, out: str, runner: str) -> tuple[float, int]:
+def run(folder: str, out: str, runner: str, env: dict | None = None) -> tuple[float, int]:
     argv = ["convert", "sav", "--root", folder, "--out", out, "--runner", runner, "--videos", "skip", "--no-resume"]
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", CHILD.format(root=ROOT, argv=argv)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     peak = [0]
 
     def sample():
@@ -75,11 +77,54 @@ def run(folder: str, out: str, runner: str) -> tuple[float, int]:
     return seconds, peak[0]
 
 
+@contextlib.contextmanager
+def prefect_server():
+    """A real `prefect server start` on 127.0.0.1 (what scheduled builds use); yields its API URL.
+    Builds then skip the temporary server's start-up; the server is not in their process tree."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    home = tempfile.mkdtemp(prefix="prefect-home-")
+    env = {**os.environ, "PREFECT_HOME": home, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    prefect = os.path.join(os.path.dirname(sys.executable), "prefect")
+    server = subprocess.Popen([prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(url + "/health", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            sys.exit("prefect server did not start in 120 s")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, nargs="+", default=[100, 1000, 10000])
     ap.add_argument("--runner", nargs="+", default=["local"], choices=["local", "prefect"])
+    ap.add_argument("--prefect-server", action="store_true",
+                    help="run the prefect builds against a running `prefect server start` (as scheduled builds "
+                         "do) instead of the temporary server each build starts")
     a = ap.parse_args()
+    with contextlib.ExitStack() as stack:
+        env = None
+        if a.prefect_server and "prefect" in a.runner:
+            env = {**os.environ, "PREFECT_API_URL": stack.enter_context(prefect_server())}
+            print(f"prefect runs against a running server at {env['PREFECT_API_URL']}")
+        measure(a, env)
+
+
+def measure(a, env: dict | None) -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     with tempfile.TemporaryDirectory() as tmp:
         src = source_file(tmp)
@@ -90,7 +135,8 @@ def main() -> None:
             for i in range(n):
                 os.link(src, os.path.join(folder, f"sav_{i:06d}_manual.json"))
             for runner in a.runner:
-                seconds, peak = run(folder, os.path.join(tmp, f"out-{runner}-{n}"), runner)
+                seconds, peak = run(folder, os.path.join(tmp, f"out-{runner}-{n}"), runner,
+                                    env if runner == "prefect" else None)
                 results[(runner, n)] = (n / seconds, peak)
                 print(f"{runner:7s} N = {n:6d}: {n / seconds:6.2f} videos/s ({seconds:7.1f} s), "
                       f"peak RSS of the process tree {peak / 1024:7.0f} MiB", flush=True)

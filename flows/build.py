@@ -120,6 +120,18 @@ def process_videos_task(refs: list, cfg: BuildConfig, label: str) -> list:
         return [B.with_retries(_process, ref, cfg) for ref in refs]
 
 
+TASKS_PER_WORKER = 16
+
+
+def task_size(refs: list, cfg: BuildConfig) -> int:
+    """Videos per task: `videos_per_task` when SAM 2 runs on a GPU (seconds a video: Prefect's
+    ~35 ms a task is noise, and a batch holds the GPU slot); otherwise larger batches on a big build,
+    still at least TASKS_PER_WORKER tasks per worker so that the workers stay evenly loaded."""
+    if any(gpu_limit_name(r, cfg) for r in {r.source: r for r in refs}.values()):
+        return cfg.videos_per_task
+    return max(cfg.videos_per_task, len(refs) // (max(1, cfg.workers) * TASKS_PER_WORKER))
+
+
 def batches(refs: list, size: int) -> list[list]:
     """`refs` cut into runs of at most `size` videos of one source and split, in order."""
     out: list[list] = []
@@ -174,7 +186,7 @@ def build_flow(config: dict | str) -> dict:
         for name in sorted({n for n in (gpu_limit_name(r, cfg) for r in refs) if n}):
             ensure_limit(name)
         print(B.describe_start(cfg, refs))
-        groups = batches(refs, cfg.videos_per_task)
+        groups = batches(refs, task_size(refs, cfg))
         futures = [_submit(group, cfg) for group in groups]
         with progress(len(refs), "videos") as bar:
             for group, fut in zip(groups, futures):
