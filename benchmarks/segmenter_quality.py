@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from pipeline.sample_data import write_sample  # noqa: E402
 from pipeline.sample_eval import segmenter_quality  # noqa: E402
-from pipeline.segmenters.base import SegmenterSettings  # noqa: E402
+from pipeline.stages.segmenters.base import SegmenterSettings  # noqa: E402
 
 
 def main() -> None:

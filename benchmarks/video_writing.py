@@ -1,4 +1,4 @@
-"""What writing the rows' videos costs: grid frames per second of `pipeline.videos.write_videos`
+"""What writing the rows' videos costs: grid frames per second of `pipeline.outputs.videos.write_videos`
 (decode the source frames + H.264 encode) next to a bare baseline measured in the same run (decode
 the same frames only, with PIL), and the ratio.
 
@@ -23,10 +23,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from pipeline.records import Video  # noqa: E402
-from pipeline.rows import even, grid_length  # noqa: E402
+from pipeline.outputs.videos import VideoOutput, grid_source_frames, write_videos  # noqa: E402
 from pipeline.sample_data import Scene, Shape, render  # noqa: E402
-from pipeline.videos import VideoOutput, grid_source_frames, write_videos  # noqa: E402
+from pipeline.stages.records import Video  # noqa: E402
+from pipeline.stages.rows import even, grid_length  # noqa: E402
 
 
 def make_frames(folder: str, width: int, height: int, fps: int, seconds: float) -> Video:

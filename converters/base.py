@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from pipeline import checks
 from pipeline.errors import ConfigError, SourceError
-from pipeline.records import Kind, VideoRecord
+from pipeline.stages.records import Kind, VideoRecord
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from __future__ import annotations
 import os
 
 from pipeline import checks
-from pipeline import masks as M
 from pipeline.errors import SourceError
-from pipeline.records import FrameAnnotation, Query, TrackedObject, Video, VideoRecord
+from pipeline.stages import masks as M
+from pipeline.stages.records import FrameAnnotation, Query, TrackedObject, Video, VideoRecord
 
 from .base import (
     Converter,

@@ -19,8 +19,8 @@ from collections import defaultdict
 
 from pipeline import checks
 from pipeline.errors import SourceError
-from pipeline.masks import clip_box
-from pipeline.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
+from pipeline.stages.masks import clip_box
+from pipeline.stages.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
 
 from .base import Converter, VideoRef, annotation_rate, category_names, check, once_per_file, read_json, require_dir
 

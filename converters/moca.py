@@ -23,8 +23,8 @@ from collections import defaultdict
 
 from pipeline import checks
 from pipeline.errors import SourceError
-from pipeline.masks import clip_box
-from pipeline.records import Dropped, FrameAnnotation, Query, TrackedObject, Video, VideoRecord
+from pipeline.stages.masks import clip_box
+from pipeline.stages.records import Dropped, FrameAnnotation, Query, TrackedObject, Video, VideoRecord
 
 from .base import (
     Converter,

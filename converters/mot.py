@@ -31,8 +31,8 @@ from pathlib import Path
 
 from pipeline import checks
 from pipeline.errors import SourceError
-from pipeline.masks import clip_box
-from pipeline.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
+from pipeline.stages.masks import clip_box
+from pipeline.stages.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
 
 from .base import (
     Converter,

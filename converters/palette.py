@@ -2,7 +2,7 @@
 
 `<frames>/<video>/<name>.jpg` and `<masks>/<video>/<name>.png`: DAVIS (Ref-DAVIS17), YouTube-VOS
 (Ref-YouTube-VOS), MOSE, LVOS; VIPSeg is the same with panoptic values. The converter lists the
-files only; `pipeline.png_masks` opens the PNGs of the sampled frames (never a whole video's).
+files only; `pipeline.stages.png_masks` opens the PNGs of the sampled frames (never a whole video's).
 A video's frames are its JPEGs in name order, shown at `frame_fps`; a frame with a PNG is
 annotated. The frame size is the first PNG's.
 
@@ -27,7 +27,7 @@ import re
 
 from pipeline import checks
 from pipeline.errors import SourceError
-from pipeline.records import Dropped, PngMasks, Query, TrackedObject, Video, VideoRecord
+from pipeline.stages.records import Dropped, PngMasks, Query, TrackedObject, Video, VideoRecord
 
 from .base import (
     Converter,

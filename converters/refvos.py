@@ -31,9 +31,9 @@ import os
 from collections import defaultdict
 
 from pipeline import checks
-from pipeline import masks as M
 from pipeline.errors import SourceError
-from pipeline.records import (
+from pipeline.stages import masks as M
+from pipeline.stages.records import (
     Dropped,
     FrameAnnotation,
     Query,

@@ -5,7 +5,7 @@
 SA-V has no category or expression, so its objects are unlabelled (single-point-track rows only).
 Size, count and fps come from the JSON; the `<id>.mp4` beside it is needed only to write the rows'
 videos. Every number is checked (finite, in range) and every RLE is checked against the frame size
-before it is decoded (see `pipeline.masks.check_rle`).
+before it is decoded (see `pipeline.stages.masks.check_rle`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import os
 from pathlib import Path
 
 from pipeline import checks
-from pipeline import masks as M
 from pipeline.errors import SourceError
-from pipeline.records import FrameAnnotation, TrackedObject, Video, VideoRecord
+from pipeline.stages import masks as M
+from pipeline.stages.records import FrameAnnotation, TrackedObject, Video, VideoRecord
 
 from .base import Converter, VideoRef, check, read_json, require_dir, source_path
 

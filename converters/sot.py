@@ -28,8 +28,8 @@ from pathlib import Path
 
 from pipeline import checks
 from pipeline.errors import SourceError
-from pipeline.masks import clip_box
-from pipeline.records import Dropped, FrameAnnotation, Query, TrackedObject, Video, VideoRecord
+from pipeline.stages.masks import clip_box
+from pipeline.stages.records import Dropped, FrameAnnotation, Query, TrackedObject, Video, VideoRecord
 
 from .base import Converter, VideoRef, check, image_size, list_frames, parse_numbers, read_text, require_dir
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 import os
 
 from pipeline import checks
-from pipeline import masks as M
 from pipeline.errors import SourceError
-from pipeline.records import (
+from pipeline.stages import masks as M
+from pipeline.stages.records import (
     Dropped,
     FrameAnnotation,
     Query,

@@ -33,8 +33,8 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from pipeline import build as B  # noqa: E402
 from pipeline.config import BuildConfig, config_from_dict, load_config  # noqa: E402
 from pipeline.errors import TransientError  # noqa: E402
-from pipeline.process import process_video_cached  # noqa: E402
 from pipeline.progress import progress  # noqa: E402
+from pipeline.stages.process import process_video_cached  # noqa: E402
 
 TRANSIENT = (TransientError, TimeoutError, ConnectionError)
 

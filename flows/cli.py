@@ -22,7 +22,7 @@ import sys
 
 from pipeline.config import BuildConfig, SourceSpec, build, check_config, load_config
 from pipeline.errors import VgdataError
-from pipeline.segmenters.base import SegmenterSettings
+from pipeline.stages.segmenters.base import SegmenterSettings
 
 EPHEMERAL_TIMEOUT = "ephemeral Prefect API server"
 GRABCUT_NOTE = ("note: segmenter 'grabcut' turns boxes into masks with OpenCV GrabCut (CPU, no weights): "
@@ -173,8 +173,10 @@ def _apply_output_args(a: argparse.Namespace) -> None:
     if a.quiet and a.verbose:
         raise VgdataError("--quiet and --verbose contradict each other; give one")
     set_mode("quiet" if a.quiet else "verbose" if a.verbose else os.environ.get("VGDATA_PROGRESS", "auto"))
-    if not a.debug:
-        os.environ.setdefault("VGDATA_HIDE_TRACEBACKS", "1")
+    os.environ["VGDATA_HIDE_TRACEBACKS"] = "0" if a.debug else "1"
+
+
+OUTPUT_ENV = ("VGDATA_PROGRESS", "VGDATA_HIDE_TRACEBACKS")
 
 
 def config_from_convert_args(a: argparse.Namespace) -> BuildConfig:
@@ -319,6 +321,20 @@ def audit_command(a: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command; what it sets in the environment for its workers is put back when it returns
+    (`main` is also called in-process, by tests and by Python callers)."""
+    saved = {k: os.environ.get(k) for k in OUTPUT_ENV}
+    try:
+        return _main(argv)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         _apply_output_args(args)

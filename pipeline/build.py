@@ -38,21 +38,20 @@ import pyarrow.parquet as pq
 
 from converters import get_converter, load_manifest
 from converters.base import VideoRef
-
-from . import checks
-from .config import BuildConfig
-from .errors import ConfigError, SourceError, TransientError
-from .manifest import HashCache, code_version, describe_input, now_iso
-from .ops.card import write_card
-from .process import VideoResult, process_video_cached
-from .progress import Progress, progress
-from .rejects import REJECT_SCHEMA, Reject
-from .rows import POINT_DATASET, TRACK_DATASET
-from .sampling import check_rate
-from .schemas import MASK_SCHEMA, POINT_SCHEMA, TRACK_SCHEMA
-from .segmenters import get_segmenter
-from .segmenters.base import check_sam2_settings
-from .shards import write_shard_stream
+from pipeline import checks
+from pipeline.config import BuildConfig
+from pipeline.errors import ConfigError, SourceError, TransientError
+from pipeline.ops.card import write_card
+from pipeline.outputs.manifest import HashCache, code_version, describe_input, now_iso
+from pipeline.outputs.rejects import REJECT_SCHEMA, Reject
+from pipeline.outputs.schemas import MASK_SCHEMA, POINT_SCHEMA, TRACK_SCHEMA
+from pipeline.outputs.shards import write_shard_stream
+from pipeline.progress import Progress, progress
+from pipeline.stages.process import VideoResult, process_video_cached
+from pipeline.stages.rows import POINT_DATASET, TRACK_DATASET
+from pipeline.stages.sampling import check_rate
+from pipeline.stages.segmenters import get_segmenter
+from pipeline.stages.segmenters.base import check_sam2_settings
 
 log = logging.getLogger("vgdata")
 
@@ -127,7 +126,7 @@ def preflight(cfg: BuildConfig) -> None:
 def pull_sources(cfg: BuildConfig, echo: Callable[[str], None] = print) -> None:
     """`pull: true` sources are downloaded first (resumable; what is complete is skipped). A source
     behind a licence form whose files are not in place stops the build with what to do."""
-    from .ops.pull import pull
+    from pipeline.ops.pull import pull
 
     for spec in cfg.sources:
         if not spec.pull:
@@ -210,9 +209,12 @@ def describe_start(cfg: BuildConfig, refs: list[VideoRef]) -> str:
 def report_result(bar: Progress, r: VideoResult) -> None:
     """One video done: a rejected one is always shown (naming its file and the problem); the rest
     only move the progress bar (one line each with --verbose)."""
-    if not r.ok:
-        bar.note(f"[{bar.done + 1}/{bar.total}] {describe_result(r)}")
-    bar.advance(describe_result(r))
+    line = describe_result(r)
+    if r.ok:
+        bar.advance(line)
+    else:
+        bar.note(f"[{bar.done + 1}/{bar.total}] {line}")
+        bar.advance()
 
 
 def describe_result(r: VideoResult) -> str:

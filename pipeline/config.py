@@ -18,9 +18,9 @@ import yaml
 from pydantic import AfterValidator, Field, ValidationError
 from pydantic.dataclasses import dataclass
 
-from . import checks
-from .errors import ConfigError
-from .segmenters.base import STRICT, Fraction, SegmenterSettings
+from pipeline import checks
+from pipeline.errors import ConfigError
+from pipeline.stages.segmenters.base import STRICT, Fraction, SegmenterSettings
 
 
 def _plain_name(what: str):

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow.parquet as pq
 
-from .errors import VgdataError
-from .molmo_text import SCALE, parse
+from pipeline.errors import VgdataError
+from pipeline.stages.molmo_text import SCALE, parse
 
 # -- the definitions ------------------------------------------------------------------------------
 
@@ -156,7 +156,7 @@ def _mean(xs: list[float]) -> float | None:
 
 
 def score_point_row(row: dict, text: str, truth, fps: float) -> dict:
-    from .quality.audit import assign_points, query_objects
+    from pipeline.quality.audit import assign_points, query_objects
 
     exact, close = count_scores(predicted_count(text), row["count"])
     true = [(t, p["x"], p["y"]) for t, ps in zip(row["timestamps"], row["points"]) for p in ps]
@@ -201,8 +201,8 @@ def score_track_row(row: dict, text: str, truth) -> dict:
 
 def evaluate(predictions: str, out: str, overrides: dict[str, str] | None = None) -> EvalResult:
     """Score `predictions` (JSON lines) against the build in `out`, reading masks from its sources."""
-    from .quality.audit import video_of
-    from .quality.ground_truth import GroundTruth, read_manifest
+    from pipeline.quality.audit import video_of
+    from pipeline.quality.ground_truth import GroundTruth, read_manifest
 
     manifest = read_manifest(out)
     preds, problems = read_predictions(predictions)

@@ -114,9 +114,10 @@ class Progress:
         if self.how == "bar":
             rate = self.done / max(now - self.t0, 1e-9)
             self._bar.update(self._task, advance=n, rate=f"{rate:.2f} {self.unit}/s")
-        elif self.how == "verbose" and detail:
-            self.echo(f"[{self.done}/{self.total}] {detail}")
-        elif self.how in ("lines", "verbose"):
+        elif self.how == "verbose":
+            if detail:
+                self.echo(f"[{self.done}/{self.total}] {detail}")
+        elif self.how == "lines":
             # A line per 10 % of the work, no more often than every LINE_MIN_SECONDS (a fast stage
             # prints its last line only), and at least one a minute on a slow one.
             since = now - self._last_line_at

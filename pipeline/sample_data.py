@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from . import masks as M
+from pipeline.stages import masks as M
 
 WIDTH, HEIGHT = 320, 240
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from converters import get_converter
-
-from . import masks as M
-from .frames import read_frames
-from .process import sampled_boxes
-from .sample_data import load_truth, mot_scenes
-from .sampling import sample_frames
-from .segmenters import SegmentRequest, get_segmenter
-from .segmenters.base import SegmenterSettings
+from pipeline.sample_data import load_truth, mot_scenes
+from pipeline.stages import masks as M
+from pipeline.stages.frames import read_frames
+from pipeline.stages.process import sampled_boxes
+from pipeline.stages.sampling import sample_frames
+from pipeline.stages.segmenters import SegmentRequest, get_segmenter
+from pipeline.stages.segmenters.base import SegmenterSettings
 
 
 @dataclass(frozen=True)

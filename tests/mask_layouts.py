@@ -17,8 +17,8 @@ import numpy as np
 import pyarrow.parquet as pq
 from PIL import Image
 
-from pipeline import masks as M
-from pipeline import molmo_text as T
+from pipeline.stages import masks as M
+from pipeline.stages import molmo_text as T
 
 W, H = 64, 48
 

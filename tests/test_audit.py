@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from flows.cli import main
-from pipeline import masks as M
 from pipeline.build import run_build
 from pipeline.quality.audit import AuditReport, audit, audit_point_row, audit_track_row
+from pipeline.stages import masks as M
 from tests.conftest import demo_config
 
 

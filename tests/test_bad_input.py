@@ -287,7 +287,7 @@ def test_any_failure_of_one_video_is_a_reject(root, tmp_path, monkeypatch):
 
 
 def test_memory_error_while_segmenting(root, tmp_path, monkeypatch):
-    import pipeline.frames as frames
+    import pipeline.stages.frames as frames
 
     real = frames.read_frames
 

@@ -7,13 +7,13 @@ import shutil
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import masks as M
-from pipeline import molmo_text as T
-from pipeline import points as P
 from pipeline.build import run_build
+from pipeline.outputs.schemas import hf_features
+from pipeline.outputs.shards import sha256_file
 from pipeline.sample_data import load_truth
-from pipeline.schemas import hf_features
-from pipeline.shards import sha256_file
+from pipeline.stages import masks as M
+from pipeline.stages import molmo_text as T
+from pipeline.stages import points as P
 
 from .conftest import demo_config
 
@@ -164,7 +164,8 @@ def test_points_inside_true_masks_and_text_agrees(built, sample_dir):
     assert n > 40
 
 
-def test_rebuild_is_deterministic_and_resumes(built, sample_dir, tmp_path):
+def test_rebuild_is_deterministic_and_resumes(built, sample_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("VGDATA_PROGRESS", "verbose")  # a line per video, saying which were cached
     cfg, _ = built
     cfg2 = demo_config(sample_dir, tmp_path / "again")
     run_build(cfg2, echo=lambda s: None)

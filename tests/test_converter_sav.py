@@ -5,11 +5,11 @@ import shutil
 import pytest
 
 from converters import get_converter
-from pipeline import masks as M
-from pipeline import points as P
 from pipeline.errors import SourceError
-from pipeline.rows import RowSettings, make_layout, object_tracks, track_rows
-from pipeline.sampling import sample_frames
+from pipeline.stages import masks as M
+from pipeline.stages import points as P
+from pipeline.stages.rows import RowSettings, make_layout, object_tracks, track_rows
+from pipeline.stages.sampling import sample_frames
 
 from .conftest import real_fixture
 

@@ -7,9 +7,9 @@ import os
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import molmo_text as T
 from pipeline.build import run_build
 from pipeline.config import config_from_dict
+from pipeline.stages import molmo_text as T
 
 from .synthetic import lasot_sequence, mot_sequence
 

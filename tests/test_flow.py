@@ -6,7 +6,7 @@ import os
 import pytest
 
 from pipeline.errors import SourceError, TransientError
-from pipeline.shards import sha256_file
+from pipeline.outputs.shards import sha256_file
 
 from .conftest import demo_config
 from .test_build import shard_paths

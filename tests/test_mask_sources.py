@@ -208,7 +208,7 @@ def test_real_ovis_excerpt_converts(tmp_path):
     assert (record.video.width, record.video.height, record.video.n_frames) == (1920, 886, 3)
     assert len(record.objects) == len(data["annotations"]) == 10
     assert record.video.frame_files[0] == "85aa3b0e/img_0000001.jpg"
-    from pipeline import masks as M
+    from pipeline.stages import masks as M
 
     for a in data["annotations"]:  # every decoded mask's box is the file's own box
         obj = next(o for o in record.objects if o.object_id == str(a["id"]))

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycocotools import mask as mask_utils
 
-from pipeline import masks as M
+from pipeline.stages import masks as M
 from tests.mask_layouts import uncompressed_counts
 
 

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline import molmo_text as T
+from pipeline.stages import molmo_text as T
 
 coord = st.integers(0, 1000)
 

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.build import run_build
-from pipeline.shards import sha256_file
+from pipeline.outputs.shards import sha256_file
 
 from .conftest import REPO, demo_config
 from .test_build import shard_paths
@@ -131,7 +131,7 @@ def test_an_interrupted_build_resumes_and_leftover_temp_files_go(root, tmp_path,
 def test_a_build_does_not_write_to_the_code_checkout(tmp_path):
     if not (REPO / ".git").is_dir() or shutil.which("git") is None:
         pytest.skip("not a git checkout")
-    from pipeline.manifest import code_version
+    from pipeline.outputs.manifest import code_version
 
     index = REPO / ".git" / "index"
     tracked = subprocess.run(["git", "-C", str(REPO), "ls-files", "README.md"], capture_output=True, text=True).stdout.strip()

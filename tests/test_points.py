@@ -2,8 +2,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline import masks as M
-from pipeline import points as P
+from pipeline.stages import masks as M
+from pipeline.stages import points as P
 
 
 @st.composite

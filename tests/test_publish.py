@@ -241,7 +241,7 @@ def test_publish_refuses_a_build_that_fails_its_audit(hub, tmp_path, sample_dir)
     pq.write_table(t.set_column(t.schema.get_field_index("answer"), "answer", [answers]), str(tmp_path / "x.parquet"))
     shutil.copy(tmp_path / "x.parquet", shard)
     from pipeline.ops.publish import PublishError
-    from pipeline.shards import sha256_file
+    from pipeline.outputs.shards import sha256_file
 
     m = json.loads((out / "build_manifest.json").read_text())
     for e in m["shards"]:

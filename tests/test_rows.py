@@ -2,11 +2,11 @@
 
 import numpy as np
 
-from pipeline import masks as M
-from pipeline import molmo_text as T
-from pipeline.records import FrameAnnotation, TrackedObject, Video, VideoRecord
-from pipeline.rows import RowSettings, grid_length, make_layout, object_tracks, point_rows, track_rows
-from pipeline.sampling import sample_frames
+from pipeline.stages import masks as M
+from pipeline.stages import molmo_text as T
+from pipeline.stages.records import FrameAnnotation, TrackedObject, Video, VideoRecord
+from pipeline.stages.rows import RowSettings, grid_length, make_layout, object_tracks, point_rows, track_rows
+from pipeline.stages.sampling import sample_frames
 
 
 def long_record(seconds=150, fps=2.0, label="cat", width=60, height=40):

@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.errors import SamplingError
-from pipeline.sampling import sample_frames
+from pipeline.stages.sampling import sample_frames
 
 
 @settings(max_examples=200, deadline=None)

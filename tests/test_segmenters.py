@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from pipeline import masks as M
 from pipeline.sample_eval import segmenter_quality
-from pipeline.segmenters import SegmentRequest, get_segmenter
-from pipeline.segmenters.base import SegmenterSettings
-from pipeline.segmenters.grabcut import grabcut_mask
+from pipeline.stages import masks as M
+from pipeline.stages.segmenters import SegmentRequest, get_segmenter
+from pipeline.stages.segmenters.base import SegmenterSettings
+from pipeline.stages.segmenters.grabcut import grabcut_mask
 
 
 def test_grabcut_reaches_08_mean_iou_on_the_sample(sample_dir):
@@ -34,8 +34,8 @@ def tiny_sam2_settings(**kw):
 def test_sam2_real_predictor_random_weights_shapes_ids_frames(sample_dir):
     pytest.importorskip("sam2")
     from converters import get_converter
-    from pipeline.frames import read_frames
-    from pipeline.sampling import sample_frames
+    from pipeline.stages.frames import read_frames
+    from pipeline.stages.sampling import sample_frames
 
     conv = get_converter("mot")
     record = conv.load(conv.discover(str(sample_dir / "mot"), "train")[0])
@@ -62,7 +62,7 @@ def test_sam2_real_predictor_random_weights_shapes_ids_frames(sample_dir):
 def test_sam2_without_checkpoint_is_a_clear_error():
     pytest.importorskip("sam2")
     from pipeline.errors import ConfigError
-    from pipeline.segmenters.sam2 import Sam2Segmenter
+    from pipeline.stages.segmenters.sam2 import Sam2Segmenter
 
     with pytest.raises(ConfigError, match="needs a checkpoint"):
         Sam2Segmenter(SegmenterSettings(name="sam2"))
@@ -99,8 +99,8 @@ class ScriptedPredictor:
 
 def test_reprompt_where_iou_falls_then_propagate_from_there():
     pytest.importorskip("torch")
-    from pipeline.segmenters.base import SegmentResult
-    from pipeline.segmenters.sam2 import Sam2Segmenter
+    from pipeline.stages.segmenters.base import SegmentResult
+    from pipeline.stages.segmenters.sam2 import Sam2Segmenter
 
     seg = object.__new__(Sam2Segmenter)
     seg.settings = SegmenterSettings(name="sam2", reprompt_iou=0.5, reprompt_outside=1.0, max_reprompt_rounds=10)
@@ -123,8 +123,8 @@ def test_reprompt_where_iou_falls_then_propagate_from_there():
 
 def test_reprompt_when_mask_leaks_out_of_the_box():
     pytest.importorskip("torch")
-    from pipeline.segmenters.base import SegmentResult
-    from pipeline.segmenters.sam2 import Sam2Segmenter
+    from pipeline.stages.segmenters.base import SegmentResult
+    from pipeline.stages.segmenters.sam2 import Sam2Segmenter
 
     seg = object.__new__(Sam2Segmenter)
     seg.settings = SegmenterSettings(name="sam2", reprompt_iou=0.0, reprompt_outside=0.2, max_reprompt_rounds=10)
@@ -141,9 +141,9 @@ def test_sampled_frames_are_decoded_on_demand_and_held_bounded(tmp_path):
     """A long video's sampled frames are never all in memory: SampledFrames keeps at most `keep`,
     and GrabCut walks frame by frame, so each frame is decoded once however many objects it has."""
     from converters import get_converter
-    from pipeline.frames import SampledFrames, read_frames
-    from pipeline.segmenters import get_segmenter
-    from pipeline.segmenters.base import SegmenterSettings, SegmentRequest
+    from pipeline.stages.frames import SampledFrames, read_frames
+    from pipeline.stages.segmenters import get_segmenter
+    from pipeline.stages.segmenters.base import SegmenterSettings, SegmentRequest
     from tests.synthetic import mot_sequence
 
     mot_sequence(str(tmp_path), "LONG", fps=10, seconds=12)

@@ -4,7 +4,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.shards import plan_shards, sha256_file, write_shards
+from pipeline.outputs.shards import plan_shards, sha256_file, write_shards
 
 SCHEMA = pa.schema([("id", pa.string()), ("payload", pa.string())])
 

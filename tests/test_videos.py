@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from pipeline.errors import SourceError
-from pipeline.records import Video
-from pipeline.shards import sha256_file
-from pipeline.videos import VideoOutput, grid_source_frames, write_videos
+from pipeline.outputs.shards import sha256_file
+from pipeline.outputs.videos import VideoOutput, grid_source_frames, write_videos
+from pipeline.stages.records import Video
 
 from .synthetic import mot_sequence
 

@@ -88,7 +88,7 @@ def card_yaml(manifest: dict, manifests: dict[str, dict], out: str | None = None
     from datasets.utils.metadata import MetadataConfigs
     from huggingface_hub import DatasetCardData
 
-    from pipeline.schemas import hf_features
+    from pipeline.outputs.schemas import hf_features
 
     configs = card_configs(manifest["shards"], out)
     licence, _ = most_restrictive({s: m["licence_id"] for s, m in manifests.items()})

@@ -31,10 +31,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..errors import VgdataError
-from ..manifest import HashCache
-from ..progress import progress
-from .card import configs_by_split
+from pipeline.errors import VgdataError
+from pipeline.ops.card import configs_by_split
+from pipeline.outputs.manifest import HashCache
+from pipeline.progress import progress
 
 TOP_FILES = ("README.md", "build_manifest.json", "summary.json", "rejects.parquet", "tracks.parquet", "masks.parquet")
 MANAGED = ("AcademicVideoPoint/", "AcademicVideoTrack/")  # remote files here that the build lacks are stale
@@ -271,7 +271,7 @@ def verify_remote(api, repo: str, revision: str, files: list[LocalFile]) -> list
 def audit_or_refuse(out: str, echo: Callable[[str], None]) -> None:
     """`vgdata audit` before anything is sent: a build whose rows disagree with their sources is
     not published."""
-    from ..quality.audit import audit
+    from pipeline.quality.audit import audit
 
     report = audit(out, echo=echo)
     if not report.ok:

@@ -40,8 +40,8 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 
-from .. import checks
-from ..errors import VgdataError
+from pipeline import checks
+from pipeline.errors import VgdataError
 
 CHUNK = 1 << 20
 RETRIES = 5

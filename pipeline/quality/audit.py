@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow.parquet as pq
 
-from ..errors import VgdataError
-from ..molmo_text import parse
-from .ground_truth import GroundTruth, TruthError, VideoTruth, read_manifest
+from pipeline.errors import VgdataError
+from pipeline.quality.ground_truth import GroundTruth, TruthError, VideoTruth, read_manifest
+from pipeline.stages.molmo_text import parse
 
 CHECKS = ("files", "ids", "grid", "answer", "count", "inside")
 SCALE = 1000
@@ -203,8 +203,8 @@ def video_of(row: dict) -> str:
 def audit(out: str, overrides: dict[str, str] | None = None, echo=print) -> AuditReport:
     """Audit the build in `out`; `overrides` maps a source name to a root to read instead of the
     manifest's."""
-    from ..ops.publish import check_build
-    from ..progress import progress
+    from pipeline.ops.publish import check_build
+    from pipeline.progress import progress
 
     manifest = read_manifest(out)
     report = AuditReport()

@@ -17,11 +17,10 @@ import pyarrow.parquet as pq
 
 from converters import get_converter
 from converters.base import VideoRef
-
-from .. import masks as M
-from ..errors import VgdataError
-from ..png_masks import read_png_masks
-from ..records import Query, TrackedObject
+from pipeline.errors import VgdataError
+from pipeline.stages import masks as M
+from pipeline.stages.png_masks import read_png_masks
+from pipeline.stages.records import Query, TrackedObject
 
 
 class TruthError(VgdataError):

@@ -1,5 +1,5 @@
 """`vgdata report`: numbers, plots and previews of a build on one static page."""
 
-from .page import build_report
+from pipeline.report.page import build_report
 
 __all__ = ["build_report"]

@@ -11,13 +11,13 @@ from collections import defaultdict
 
 import pyarrow.parquet as pq
 
-from ..errors import VgdataError
-from ..progress import progress
-from ..quality.audit import video_of
-from ..quality.ground_truth import GroundTruth, TruthError, read_manifest
-from .plots import plot_all
-from .previews import Preview, centre_offsets, preview_row, sample_rows
-from .stats import BuildStats, gather
+from pipeline.errors import VgdataError
+from pipeline.progress import progress
+from pipeline.quality.audit import video_of
+from pipeline.quality.ground_truth import GroundTruth, TruthError, read_manifest
+from pipeline.report.plots import plot_all
+from pipeline.report.previews import Preview, centre_offsets, preview_row, sample_rows
+from pipeline.report.stats import BuildStats, gather
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1300px; }

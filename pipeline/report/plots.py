@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .stats import BuildStats  # noqa: E402
+from pipeline.report.stats import BuildStats  # noqa: E402
 
 
 def _save(fig, folder: str, name: str) -> str:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..frames import read_frames
-from ..quality.audit import assign_points, query_objects
-from ..quality.ground_truth import VideoTruth
+from pipeline.quality.audit import assign_points, query_objects
+from pipeline.quality.ground_truth import VideoTruth
+from pipeline.stages.frames import read_frames
 
 COLOURS = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
            (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 
-from .base import Segmenter, SegmenterSettings, SegmentRequest
+from pipeline.stages.segmenters.base import Segmenter, SegmenterSettings, SegmentRequest
 
 _CACHE: dict[SegmenterSettings, Segmenter] = {}
 _LOCK = threading.Lock()
@@ -20,15 +20,15 @@ def get_segmenter(settings: SegmenterSettings) -> Segmenter:
         seg = _CACHE.get(settings)
         if seg is None:
             if settings.name == "grabcut":
-                from .grabcut import GrabCutSegmenter
+                from pipeline.stages.segmenters.grabcut import GrabCutSegmenter
 
                 seg = GrabCutSegmenter(settings)
             elif settings.name == "sam2":
-                from .sam2 import Sam2Segmenter
+                from pipeline.stages.segmenters.sam2 import Sam2Segmenter
 
                 seg = Sam2Segmenter(settings)
             else:
-                from ..errors import ConfigError
+                from pipeline.errors import ConfigError
 
                 raise ConfigError(f"unknown segmenter {settings.name!r}; choose 'sam2' or 'grabcut'")
             _CACHE[settings] = seg

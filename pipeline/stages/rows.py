@@ -1,6 +1,6 @@
 """Rows of the two datasets from a video whose objects all have masks on the sampled frames.
 
-Every row names a video that vgdata writes (`pipeline/videos.py`), at `sampling_fps` frames a
+Every row names a video that vgdata writes (`pipeline/outputs/videos.py`), at `sampling_fps` frames a
 second: grid frame k shows the source frame sampled at time k / sampling_fps. That is what makes
 Molmo2's loaders read each row exactly (docs/MOLMO2.md):
 - AcademicVideoPoint: per clip window (at most `max_clip_seconds`, 63 s) and query (an expression
@@ -32,14 +32,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import masks as M
-from . import molmo_text as T
-from . import points as P
-from . import questions as Q
-from .errors import SourceError
-from .records import TrackedObject, VideoRecord
-from .rejects import Reject
-from .sampling import SampledFrame
+from pipeline.errors import SourceError
+from pipeline.outputs.rejects import Reject
+from pipeline.stages import masks as M
+from pipeline.stages import molmo_text as T
+from pipeline.stages import points as P
+from pipeline.stages import questions as Q
+from pipeline.stages.records import TrackedObject, VideoRecord
+from pipeline.stages.sampling import SampledFrame
 
 POINT_DATASET, TRACK_DATASET = "AcademicVideoPoint", "AcademicVideoTrack"
 

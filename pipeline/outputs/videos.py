@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import checks
-from .errors import SourceError
-from .frames import read_frames
-from .records import Video
-from .shards import sha256_file
+from pipeline import checks
+from pipeline.errors import SourceError
+from pipeline.outputs.shards import sha256_file
+from pipeline.stages.frames import read_frames
+from pipeline.stages.records import Video
 
 CRF = 20  # visually lossless for training frames; ~10x smaller than crf 0
 PRESET = "fast"

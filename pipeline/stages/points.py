@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .masks import Crop
+from pipeline.stages.masks import Crop
 
 # Standard deviation of the Gaussian as a fraction of the mask's bounding-box size per axis.
 GAUSSIAN_SIGMA_FRACTION = 0.1

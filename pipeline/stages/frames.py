@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-from . import checks
-from .errors import SourceError
-from .records import Video
+from pipeline import checks
+from pipeline.errors import SourceError
+from pipeline.stages.records import Video
 
 
 def read_frames(video: Video, indices: list[int]) -> list[np.ndarray]:

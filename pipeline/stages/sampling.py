@@ -15,7 +15,7 @@ import bisect
 import math
 from dataclasses import dataclass
 
-from .errors import SamplingError
+from pipeline.errors import SamplingError
 
 _EPS = 1e-6
 

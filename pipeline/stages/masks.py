@@ -16,8 +16,8 @@ from typing import NamedTuple
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from . import checks
-from .records import Box
+from pipeline import checks
+from pipeline.stages.records import Box
 
 
 def rle_counts(counts: str | bytes) -> np.ndarray:

@@ -12,7 +12,7 @@ Conventions (fixed for every source):
   `queries` is None asks one category query per category of its objects.
 
 Masks from palette or panoptic PNG folders are not decoded at conversion: the record lists the PNG
-of each annotated frame (`PngMasks`) and `pipeline.png_masks` reads only the sampled frames, one at
+of each annotated frame (`PngMasks`) and `pipeline.stages.png_masks` reads only the sampled frames, one at
 a time, turning each object's pixels into an RLE (a video's masks are never all in memory).
 """
 

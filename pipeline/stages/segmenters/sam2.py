@@ -27,9 +27,15 @@ from contextlib import contextmanager
 import numpy as np
 from PIL import Image
 
-from .. import masks as M
-from ..errors import ConfigError
-from .base import Segmenter, SegmenterSettings, SegmentRequest, SegmentResult, check_sam2_settings
+from pipeline.errors import ConfigError
+from pipeline.stages import masks as M
+from pipeline.stages.segmenters.base import (
+    Segmenter,
+    SegmenterSettings,
+    SegmentRequest,
+    SegmentResult,
+    check_sam2_settings,
+)
 
 IMG_MEAN = (0.485, 0.456, 0.406)
 IMG_STD = (0.229, 0.224, 0.225)

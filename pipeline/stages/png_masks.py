@@ -19,10 +19,10 @@ import os
 import numpy as np
 from PIL import Image
 
-from . import checks
-from . import masks as M
-from .errors import SourceError
-from .records import FrameAnnotation, TrackedObject, VideoRecord
+from pipeline import checks
+from pipeline.errors import SourceError
+from pipeline.stages import masks as M
+from pipeline.stages.records import FrameAnnotation, TrackedObject, VideoRecord
 
 # VIPSeg panoptic values: below 125 a (stuff) category id, else category id * 100 + instance.
 VIPSEG_LABEL_DIVISOR, VIPSEG_FIRST_THING_VALUE = 100, 125

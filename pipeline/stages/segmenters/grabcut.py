@@ -10,9 +10,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .. import masks as M
-from ..records import Box
-from .base import Segmenter, SegmenterSettings, SegmentRequest, SegmentResult
+from pipeline.stages import masks as M
+from pipeline.stages.records import Box
+from pipeline.stages.segmenters.base import Segmenter, SegmenterSettings, SegmentRequest, SegmentResult
 
 MARGIN_FRACTION = 0.3
 MARGIN_MIN_PX = 8

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import masks as M
-from .records import Box
+from pipeline.stages import masks as M
+from pipeline.stages.records import Box
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ import os
 import platform
 import subprocess
 
-from . import __version__
-from .shards import sha256_file
+from pipeline import __version__
+from pipeline.outputs.shards import sha256_file
 
 PACKAGES = ("numpy", "pyarrow", "pycocotools", "opencv-python-headless", "datasets", "prefect", "torch", "sam2", "av")
 

@@ -18,8 +18,8 @@ import numpy as np
 from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as checked_dataclass
 
-from ..errors import ConfigError
-from ..records import Box
+from pipeline.errors import ConfigError
+from pipeline.stages.records import Box
 
 # Settings are validated when built: a wrong type or an unknown key is a ConfigError naming it.
 STRICT = ConfigDict(extra="forbid", strict=True)

@@ -24,21 +24,21 @@ import pyarrow.parquet as pq
 
 from converters import get_converter, load_manifest
 from converters.base import VideoRef
-
-from . import __version__, checks, masks
-from .config import BuildConfig
-from .errors import SamplingError, SourceError, TransientError
-from .frames import SampledFrames
-from .masks import clip_box
-from .png_masks import read_png_masks
-from .records import FrameAnnotation, VideoRecord
-from .rejects import Reject
-from .rows import Layout, RowSettings, make_layout, object_tracks, point_rows, track_rows
-from .sampling import sample_frames
-from .schemas import MASK_SCHEMA, POINT_SCHEMA, TRACK_SCHEMA
-from .segmenters import SegmentRequest, get_segmenter
-from .track_filter import score_track
-from .videos import VideoOutput, check_frames_available, grid_source_frames, write_videos
+from pipeline import __version__, checks
+from pipeline.config import BuildConfig
+from pipeline.errors import SamplingError, SourceError, TransientError
+from pipeline.outputs.rejects import Reject
+from pipeline.outputs.schemas import MASK_SCHEMA, POINT_SCHEMA, TRACK_SCHEMA
+from pipeline.outputs.videos import VideoOutput, check_frames_available, grid_source_frames, write_videos
+from pipeline.stages import masks
+from pipeline.stages.frames import SampledFrames
+from pipeline.stages.masks import clip_box
+from pipeline.stages.png_masks import read_png_masks
+from pipeline.stages.records import FrameAnnotation, VideoRecord
+from pipeline.stages.rows import Layout, RowSettings, make_layout, object_tracks, point_rows, track_rows
+from pipeline.stages.sampling import sample_frames
+from pipeline.stages.segmenters import SegmentRequest, get_segmenter
+from pipeline.stages.track_filter import score_track
 
 
 @dataclass
@@ -406,7 +406,7 @@ def _load_cached(path: str, key: str, cfg: BuildConfig) -> VideoResult | None:
             full = checks.join_inside(cfg.out, v["path"], "cached video path")
             if os.path.getsize(full) != v["bytes"]:
                 return None
-        if cfg.videos == "encode" and parts and not res.videos:
+        if cfg.videos == "encode" and ({"point_rows", "track_rows"} & set(parts)) and not res.videos:
             return None
     except Exception:  # noqa: BLE001 - any unreadable, partial or stale entry is recomputed
         return None
