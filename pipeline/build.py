@@ -141,24 +141,31 @@ def pull_sources(cfg: BuildConfig, echo: Callable[[str], None] = print) -> None:
 def discover(cfg: BuildConfig) -> list[VideoRef]:
     """All videos of all configured sources. A missing root fails the build, naming the path."""
     refs: list[VideoRef] = []
-    for spec in cfg.sources:
-        manifest = load_manifest(spec.name)
-        if isinstance(manifest.get("annotation_fps"), (int, float)):
-            check_rate(cfg.sampling_fps, manifest["annotation_fps"], where=spec.name)
-        converter = get_converter(spec.name, **dict(spec.options))
-        try:
-            found = converter.discover(spec.root, spec.split)
-        except SourceError as e:
-            raise ConfigError(f"source {spec.name!r}: {e}") from None
-        except OSError as e:
-            raise ConfigError(f"source {spec.name!r}: {spec.root} cannot be listed ({e.strerror or e})") from None
-        if spec.limit is not None:
-            found = found[: spec.limit]
-        if not found:
-            raise ConfigError(f"source {spec.name!r}: no videos found under {spec.root} (split {spec.split!r}); "
-                              f"expected layout:\n{manifest['layout']}")
-        refs += found
+    with progress(len(cfg.sources), "discover", unit="sources") as bar:
+        for spec in cfg.sources:
+            refs += _discover_source(spec, cfg)
+            bar.advance(f"{spec.name}/{spec.split}: {len(refs)} videos so far")
     return refs
+
+
+def _discover_source(spec, cfg: BuildConfig) -> list[VideoRef]:
+    """One source's videos; a missing root or an empty listing is a config error naming the path."""
+    manifest = load_manifest(spec.name)
+    if isinstance(manifest.get("annotation_fps"), (int, float)):
+        check_rate(cfg.sampling_fps, manifest["annotation_fps"], where=spec.name)
+    converter = get_converter(spec.name, **dict(spec.options))
+    try:
+        found = converter.discover(spec.root, spec.split)
+    except SourceError as e:
+        raise ConfigError(f"source {spec.name!r}: {e}") from None
+    except OSError as e:
+        raise ConfigError(f"source {spec.name!r}: {spec.root} cannot be listed ({e.strerror or e})") from None
+    if spec.limit is not None:
+        found = found[: spec.limit]
+    if not found:
+        raise ConfigError(f"source {spec.name!r}: no videos found under {spec.root} (split {spec.split!r}); "
+                          f"expected layout:\n{manifest['layout']}")
+    return found
 
 
 def unique_refs(refs: list[VideoRef]) -> tuple[list[VideoRef], list[VideoResult]]:
