@@ -93,8 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the grid, answers that parse back to the row's points, unique ids, shard "
                                    "sizes, hashes and row counts. Prints a table and each violation.")
     p.add_argument("out", help="the build's output folder")
-    p.add_argument("--source", action="append", default=[], help="a source whose root moved (with --root)")
-    p.add_argument("--root", action="append", default=[], help="where --source's files are now")
+    _add_root_args(p)
 
     p = sub.add_parser("report", help="write OUT/report/index.html: numbers, plots and previews of a build",
                        description="A static page (open it from disk) with the build's numbers per source, plots "
@@ -103,8 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", help="the build's output folder")
     p.add_argument("--rows", type=int, default=3, help="rows previewed per source and dataset (default 3)")
     p.add_argument("--seed", type=int, default=0, help="which rows are previewed")
-    p.add_argument("--source", action="append", default=[], help="a source whose root moved (with --root)")
-    p.add_argument("--root", action="append", default=[], help="where --source's files are now")
+    _add_root_args(p)
 
     p = sub.add_parser("eval", help="score a model's predictions against a build (Molmo2's metrics)",
                        description="Score predictions (JSON lines {\"id\": ROW_ID, \"prediction\": TEXT}, TEXT in "
@@ -114,8 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("predictions", help="JSON lines file of predictions")
     p.add_argument("--against", required=True, metavar="OUT", help="the build's output folder")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
-    p.add_argument("--source", action="append", default=[], help="a source whose root moved (with --root)")
-    p.add_argument("--root", action="append", default=[], help="where --source's files are now")
+    _add_root_args(p)
 
     p = sub.add_parser("serve", help="serve scheduled builds as Prefect deployments (needs `prefect server start`)",
                        description="Register the build flow (and build-and-publish with --publish-to) as Prefect "
@@ -157,6 +154,19 @@ def build_parser() -> argparse.ArgumentParser:
     for p in sub.choices.values():
         _add_output_args(p)
     return parser
+
+
+def _add_root_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--source", action="append", default=[], help="a source whose root moved (with --root)")
+    p.add_argument("--root", action="append", default=[], help="where --source's files are now")
+
+
+def _roots(a: argparse.Namespace) -> dict[str, str]:
+    from pipeline.quality.audit import parse_overrides
+
+    if len(a.source) != len(a.root):
+        raise VgdataError("give --source NAME and --root DIR in pairs")
+    return parse_overrides(list(zip(a.source, a.root)))
 
 
 def _add_output_args(p: argparse.ArgumentParser) -> None:
@@ -278,11 +288,8 @@ def eval_command(a: argparse.Namespace) -> int:
     from rich.table import Table
 
     from pipeline.metrics import evaluate
-    from pipeline.quality.audit import parse_overrides
 
-    if len(a.source) != len(a.root):
-        raise VgdataError("give --source NAME and --root DIR in pairs")
-    result = evaluate(a.predictions, a.against, parse_overrides(list(zip(a.source, a.root))))
+    result = evaluate(a.predictions, a.against, _roots(a))
     for p in result.problems:
         print(f"vgdata: warning: {p}", file=sys.stderr)
     if a.json:
@@ -306,11 +313,9 @@ def eval_command(a: argparse.Namespace) -> int:
 def audit_command(a: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from pipeline.quality.audit import audit, format_report, parse_overrides
+    from pipeline.quality.audit import audit, format_report
 
-    if len(a.source) != len(a.root):
-        raise VgdataError("give --source NAME and --root DIR in pairs")
-    report = audit(a.out, parse_overrides(list(zip(a.source, a.root))))
+    report = audit(a.out, _roots(a))
     table, lines = format_report(report)
     Console(width=120).print(table)
     for line in report.skipped + lines:
@@ -357,13 +362,9 @@ def _main(argv: list[str] | None = None) -> int:
             serve_deployments(args.config, args.cron, args.name, args.publish_to, args.revision, args.create_pr)
             return 0
         if args.command == "report":
-            from pipeline.quality.audit import parse_overrides
             from pipeline.report import build_report
 
-            if len(args.source) != len(args.root):
-                raise VgdataError("give --source NAME and --root DIR in pairs")
-            path = build_report(args.out, rows_per_source=args.rows, seed=args.seed,
-                                overrides=parse_overrides(list(zip(args.source, args.root))))
+            path = build_report(args.out, rows_per_source=args.rows, seed=args.seed, overrides=_roots(args))
             print(f"report: {path}")
             return 0
         if args.command == "eval":

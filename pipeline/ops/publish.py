@@ -24,7 +24,6 @@ message that could carry it is redacted.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import time
@@ -33,6 +32,7 @@ from typing import Callable
 
 from pipeline.errors import VgdataError
 from pipeline.ops.card import configs_by_split
+from pipeline.outputs import manifest as outputs_manifest
 from pipeline.outputs.manifest import HashCache
 from pipeline.progress import progress
 
@@ -111,14 +111,7 @@ def _git_blob_id(path: str) -> str:
 
 # -- the build -------------------------------------------------------------------------------------------
 def read_manifest(out: str) -> dict:
-    path = os.path.join(out, "build_manifest.json")
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except FileNotFoundError:
-        raise PublishError(f"{path}: not found; is {out} a finished vgdata build?") from None
-    except ValueError as e:
-        raise PublishError(f"{path}: not valid JSON ({e})") from None
+    return outputs_manifest.read_manifest(out, PublishError)
 
 
 def check_build(out: str, manifest: dict, hashes: HashCache | None = None) -> list[str]:

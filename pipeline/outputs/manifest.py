@@ -21,6 +21,7 @@ import platform
 import subprocess
 
 from pipeline import __version__
+from pipeline.errors import VgdataError
 from pipeline.outputs.shards import sha256_file
 
 PACKAGES = ("numpy", "pyarrow", "pycocotools", "opencv-python-headless", "datasets", "prefect", "torch", "sam2", "av")
@@ -112,3 +113,15 @@ def code_version() -> dict:
 
 def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def read_manifest(out: str, error: type[Exception] = VgdataError) -> dict:
+    """OUT/build_manifest.json; `error` (naming the file) when it is missing or not JSON."""
+    path = os.path.join(out, "build_manifest.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise error(f"{path}: not found; is {out} a finished vgdata build?") from None
+    except ValueError as e:
+        raise error(f"{path}: not valid JSON ({e})") from None

@@ -8,7 +8,6 @@ not against the code that wrote the rows.
 from __future__ import annotations
 
 import bisect
-import json
 import os
 from dataclasses import dataclass, field
 
@@ -18,6 +17,7 @@ import pyarrow.parquet as pq
 from converters import get_converter
 from converters.base import VideoRef
 from pipeline.errors import VgdataError
+from pipeline.outputs.manifest import read_manifest  # noqa: F401 - the build's manifest, for audit/report/eval
 from pipeline.stages import masks as M
 from pipeline.stages.png_masks import read_png_masks
 from pipeline.stages.records import Query, TrackedObject
@@ -175,14 +175,3 @@ class GroundTruth:
                                    {o.object_id: o for o in record.objects}, record.all_queries(),
                                    self._stored_masks().get((source, split, video_id), {}), v)
         return self._current
-
-
-def read_manifest(out: str) -> dict:
-    path = os.path.join(out, "build_manifest.json")
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except FileNotFoundError:
-        raise VgdataError(f"{path}: not found (is {out} a vgdata build?)") from None
-    except ValueError as e:
-        raise VgdataError(f"{path}: not valid JSON ({e})") from None
