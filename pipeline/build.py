@@ -44,10 +44,10 @@ from pipeline.errors import ConfigError, SourceError, TransientError
 from pipeline.ops.card import write_card
 from pipeline.outputs.manifest import HashCache, code_version, describe_input, now_iso
 from pipeline.outputs.rejects import REJECT_SCHEMA, Reject
-from pipeline.outputs.schemas import MASK_SCHEMA, POINT_SCHEMA, TRACK_SCHEMA
+from pipeline.outputs.schemas import MASK_SCHEMA, POINT_SCHEMA, TRACK_LOG_SCHEMA, TRACK_SCHEMA
 from pipeline.outputs.shards import write_shard_stream
 from pipeline.progress import Progress, progress
-from pipeline.stages.process import VideoResult, process_video_cached
+from pipeline.stages.process import VideoResult, part_rows, process_video_cached
 from pipeline.stages.rows import POINT_DATASET, TRACK_DATASET
 from pipeline.stages.sampling import check_rate
 from pipeline.stages.segmenters import get_segmenter
@@ -225,10 +225,10 @@ def report_result(bar: Progress, r: VideoResult) -> None:
 
 
 def describe_result(r: VideoResult) -> str:
-    kept = sum(_status(t) == "kept" for t in r.tracks)
-    scored = sum(_status(t) != "unseen" for t in r.tracks)
+    tracks = r.track_counts()
+    kept, scored = tracks["kept"], tracks["kept"] + tracks["dropped"]
     status = "ok" if r.ok else "REJECTED: " + "; ".join(
-        f"{x.reason} ({x.file}: {x.detail})" if x.file else f"{x.reason} ({x.detail})" for x in r.rejects if x.level == "video")
+        f"{x.reason} ({x.file}: {x.detail})" if x.file else f"{x.reason} ({x.detail})" for x in r.video_rejects())
     return (f"{r.source}/{r.split}/{r.video_id}: {status}; tracks kept {kept}/{scored}, "
             f"rows {r.row_count('point_rows')} point + {r.row_count('track_rows')} track, videos {len(r.videos)}"
             f"{' (cached)' if r.cached else f' ({r.seconds:.1f}s)'}")
@@ -273,8 +273,9 @@ def _dedupe_video_paths(results: list[VideoResult]) -> None:
         if clash is None:
             owner.update({v["path"]: r.video_id for v in r.videos})
             continue
-        r.ok, r.point_rows, r.track_rows, r.videos, r.parts = False, [], [], [], {}
-        r.rejects.append(Reject(r.source, r.split, r.video_id, "video", "videos", "video file name clash",
+        r.ok, r.point_rows, r.track_rows, r.videos = False, [], [], []
+        r.parts = {k: v for k, v in r.parts.items() if k not in ("point_rows", "track_rows")}
+        r.late_rejects.append(Reject(r.source, r.split, r.video_id, "video", "videos", "video file name clash",
                                 f"{clash} is also written for video {owner[clash]!r}"))
 
 
@@ -332,10 +333,11 @@ def _carried_table(out: str, name: str, schema: pa.Schema, pairs: set[tuple[str,
 
 
 def _rows_table(r: VideoResult, attr: str, schema: pa.Schema) -> pa.Table:
-    """One video's rows of a dataset, sorted by id: from its part on disk, or held in memory."""
+    """One video's rows of `attr` (a dataset, masks, rejects, tracks): from its part on disk, or
+    held in memory (a video that never reached the cache: a duplicate id, retries spent)."""
     if attr in r.parts:
         return pq.read_table(r.parts[attr]["path"], schema=schema)
-    return pa.Table.from_pylist(sorted(getattr(r, attr), key=lambda row: row["id"]), schema=schema)
+    return pa.Table.from_pylist(part_rows(r, attr), schema=schema)
 
 
 def _row_bytes(r: VideoResult, attr: str, schema: pa.Schema) -> int:
@@ -388,14 +390,10 @@ def _write_outputs(cfg: BuildConfig, results: list[VideoResult], stack: contextl
     shards += _carried(previous, "shards", pairs, cfg.out)
     videos += _carried(previous, "videos", pairs, cfg.out)
 
-    rejects: list[Reject] = [x for r in results for x in r.rejects]
-    reject_rows = [x.to_dict() for x in rejects] + _carried_table(cfg.out, "rejects.parquet", REJECT_SCHEMA, pairs)
-    _atomic_parquet(pa.Table.from_pylist(reject_rows, schema=REJECT_SCHEMA), os.path.join(cfg.out, "rejects.parquet"))
-    track_log = [{"source": r.source, "split": r.split, "video_id": r.video_id, **t} for r in results for t in r.tracks]
-    track_log += _carried_table(cfg.out, "tracks.parquet", TRACK_LOG_SCHEMA, pairs)
-    _atomic_parquet(pa.Table.from_pylist(track_log, schema=TRACK_LOG_SCHEMA), os.path.join(cfg.out, "tracks.parquet"))
+    _write_log(cfg, results, pairs, "rejects", REJECT_SCHEMA)
+    _write_log(cfg, results, pairs, "tracks", TRACK_LOG_SCHEMA)
 
-    _write_masks(cfg, results, pairs)
+    _write_log(cfg, results, pairs, "masks", MASK_SCHEMA, carried_first=True)
 
     hashes = HashCache(os.path.join(cfg.out, ".work", "hashes.json"))
     inputs, seen = [], set()
@@ -409,7 +407,7 @@ def _write_outputs(cfg: BuildConfig, results: list[VideoResult], stack: contextl
     inputs += [i for i in previous.get("inputs") or [] if isinstance(i, dict) and i.get("source") in carried_sources
                and i.get("source") not in {s.name for s in cfg.sources}]
 
-    summary = summarise(cfg, results, rejects, shards, videos, removed, previous)
+    summary = summarise(cfg, results, shards, videos, removed, previous)
     manifest = {"created": now_iso(), "code": code_version(), "config": cfg.to_dict(), "cwd": os.getcwd(), "inputs": inputs,
                 "shards": shards, "videos": videos, "videos_mode": cfg.videos, "removed": removed,
                 "rejects_file": "rejects.parquet", "tracks_file": "tracks.parquet", "masks_file": "masks.parquet",
@@ -420,45 +418,41 @@ def _write_outputs(cfg: BuildConfig, results: list[VideoResult], stack: contextl
     return summary
 
 
-def _write_masks(cfg: BuildConfig, results: list[VideoResult], pairs: set[tuple[str, str]]) -> None:
-    """OUT/masks.parquet: the box objects' masks, one video's part at a time (bounded memory), after
-    the previous build's rows of (source, split) pairs this build does not touch."""
-    path = os.path.join(cfg.out, "masks.parquet")
-    carried = _carried_table(cfg.out, "masks.parquet", MASK_SCHEMA, pairs)
-    tmp = os.path.join(cfg.out, ".masks.parquet.tmp")
-    with pq.ParquetWriter(tmp, MASK_SCHEMA, compression="zstd") as writer:
-        writer.write_table(pa.Table.from_pylist(sorted(carried, key=lambda r: r["id"]), schema=MASK_SCHEMA))
+def _write_log(cfg: BuildConfig, results: list[VideoResult], pairs: set[tuple[str, str]], attr: str,
+               schema: pa.Schema, carried_first: bool = False) -> None:
+    """OUT/<attr>.parquet (rejects, tracks, masks) from the videos' parts, one video at a time
+    (bounded memory), with the previous build's rows of (source, split) pairs this build does not
+    touch (after this build's; masks first, so that its rows stay in id order)."""
+    path = os.path.join(cfg.out, f"{attr}.parquet")
+    carried = pa.Table.from_pylist(_carried_table(cfg.out, f"{attr}.parquet", schema, pairs), schema=schema)
+    if carried_first:
+        carried = carried.sort_by("id") if carried.num_rows else carried
+    tmp = os.path.join(cfg.out, f".{attr}.parquet.tmp")
+    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        if carried_first:
+            writer.write_table(carried)
         for r in results:
-            if r.row_count("masks"):
-                writer.write_table(_rows_table(r, "masks", MASK_SCHEMA))
+            if r.row_count(attr):
+                writer.write_table(_rows_table(r, attr, schema))
+            if attr == "rejects" and r.late_rejects:
+                writer.write_table(pa.Table.from_pylist([x.to_dict() for x in r.late_rejects], schema=schema))
+        if not carried_first:
+            writer.write_table(carried)
     os.replace(tmp, path)
 
 
-TRACK_LOG_SCHEMA = pa.schema([
-    ("source", pa.string()), ("split", pa.string()), ("video_id", pa.string()), ("object_id", pa.string()),
-    ("kept", pa.bool_()), ("mean_iou", pa.float64()), ("n_frames", pa.int64()), ("reprompts", pa.int64()),
-    ("label", pa.string()), ("status", pa.string()),
-])
 
 
-def _status(track: dict) -> str:
-    """kept, dropped (by the filter) or unseen (never visible on a sampled frame: not scored);
-    entries cached before `status` existed have only `kept`."""
-    return track.get("status") or ("kept" if track["kept"] else "dropped")
-
-
-def summarise(cfg: BuildConfig, results: list[VideoResult], rejects: list[Reject], shards: list[dict],
-              videos: list[dict], removed: list[str], previous: dict) -> dict:
+def summarise(cfg: BuildConfig, results: list[VideoResult], shards: list[dict], videos: list[dict],
+              removed: list[str], previous: dict) -> dict:
     per_source = {}
     for spec in cfg.sources:
         rs = [r for r in results if r.source == spec.name and r.split == spec.split]
-        tracks = [t for r in rs for t in r.tracks]
+        tracks = sum((r.track_counts() for r in rs), Counter())
         per_video = sorted(r.row_count("point_rows") + r.row_count("track_rows") for r in rs)
         per_source[f"{spec.name}/{spec.split}"] = {
             "videos": len(rs), "videos_ok": sum(r.ok for r in rs), "objects": sum(r.n_objects for r in rs),
-            "objects_unseen": sum(_status(t) == "unseen" for t in tracks),
-            "tracks_kept": sum(_status(t) == "kept" for t in tracks),
-            "tracks_dropped": sum(_status(t) == "dropped" for t in tracks),
+            "objects_unseen": tracks["unseen"], "tracks_kept": tracks["kept"], "tracks_dropped": tracks["dropped"],
             "rows_per_video": {"min": per_video[0], "median": per_video[len(per_video) // 2], "max": per_video[-1]}
             if per_video else None,
             "point_rows": sum(r.row_count("point_rows") for r in rs),
@@ -470,7 +464,7 @@ def summarise(cfg: BuildConfig, results: list[VideoResult], rejects: list[Reject
         old = ((previous.get("summary") or {}).get("sources") or {}).get(key)
         if isinstance(old, dict):
             per_source[key] = {**old, "carried_over": True}
-    by_reason = Counter(f"{x.level}: {x.reason}" for x in rejects)
+    by_reason = sum((r.reject_counts() for r in results), Counter())
     return {
         "out": os.path.abspath(cfg.out), "segmenter": cfg.segmenter.name, "sampling_fps": cfg.sampling_fps,
         "sources": per_source, "rejects_by_reason": dict(sorted(by_reason.items())),

@@ -178,3 +178,30 @@ def test_rows_stream_from_per_video_parts_and_shards_do_not_depend_on_completion
     parts = glob.glob(str(a / ".work" / "*" / "*" / "*.parquet"))
     entry = json.load(open(glob.glob(str(a / ".work" / "mot" / "train" / "SAMPLE*.json"))[0]))
     assert parts and entry["result"]["point_rows"] == [] and entry["parts"]  # rows live in the parts only
+
+
+def test_rejects_tracks_and_masks_stream_from_parts_and_a_build_keeps_only_counts(root, tmp_path):
+    """A video's rejects, track scores and masks go to its parts like its rows; the build keeps
+    counts and video-level rejects, and rejects/tracks/masks.parquet are streamed from the parts
+    with the same rows as the videos produced (the MOT sample drops a track, ignores another, and
+    rejects a video)."""
+    from pipeline.build import discover
+    from pipeline.stages.process import process_video, process_video_cached
+
+    cfg = demo_config(root, tmp_path / "o", sources=[{"name": "mot", "root": str(root / "mot")}], videos="skip")
+    refs = discover(cfg)
+    fresh = [process_video(ref, cfg) for ref in refs]
+    kept = [process_video_cached(ref, cfg) for ref in refs]
+    for f, k in zip(fresh, kept):
+        assert k.tracks == [] and k.masks == [] and all(x.level == "video" for x in k.rejects)
+        assert k.reject_counts() == f.reject_counts() and k.track_counts() == f.track_counts()
+    assert sum(sum(f.reject_counts().values()) for f in fresh) >= 4
+    run_build(cfg, echo=lambda s: None)
+    rejects = pq.read_table(os.path.join(cfg.out, "rejects.parquet")).to_pylist()
+    assert sorted((r["video_id"], r["level"], r["reason"], r["object_id"]) for r in rejects) == \
+        sorted((x.video_id, x.level, x.reason, x.object_id) for f in fresh for x in f.rejects)
+    tracks = pq.read_table(os.path.join(cfg.out, "tracks.parquet")).to_pylist()
+    assert sorted((t["video_id"], t["object_id"], t["status"]) for t in tracks) == \
+        sorted((f.video_id, t["object_id"], t["status"]) for f in fresh for t in f.tracks)
+    masks = pq.read_table(os.path.join(cfg.out, "masks.parquet")).column("id").to_pylist()
+    assert masks == sorted(m["id"] for f in fresh for m in f.masks) and masks

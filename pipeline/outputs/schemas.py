@@ -96,6 +96,14 @@ MASK_SCHEMA = pa.schema(
     ]
 )
 
+# OUT/tracks.parquet: every object's track and what became of it (kept, dropped by the filter, or
+# unseen: never visible on a sampled frame).
+TRACK_LOG_SCHEMA = pa.schema([
+    ("source", pa.string()), ("split", pa.string()), ("video_id", pa.string()), ("object_id", pa.string()),
+    ("kept", pa.bool_()), ("mean_iou", pa.float64()), ("n_frames", pa.int64()), ("reprompts", pa.int64()),
+    ("label", pa.string()), ("status", pa.string()),
+])
+
 DATASET_SCHEMAS = {"AcademicVideoPoint": POINT_SCHEMA, "AcademicVideoTrack": TRACK_SCHEMA}
 
 

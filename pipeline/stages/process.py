@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field, fields, replace
 
 import pyarrow as pa
@@ -27,8 +28,8 @@ from converters.base import VideoRef
 from pipeline import __version__, checks
 from pipeline.config import BuildConfig
 from pipeline.errors import SamplingError, SourceError, TransientError
-from pipeline.outputs.rejects import Reject
-from pipeline.outputs.schemas import MASK_SCHEMA, POINT_SCHEMA, TRACK_SCHEMA
+from pipeline.outputs.rejects import REJECT_SCHEMA, Reject
+from pipeline.outputs.schemas import MASK_SCHEMA, POINT_SCHEMA, TRACK_LOG_SCHEMA, TRACK_SCHEMA
 from pipeline.outputs.videos import VideoOutput, check_frames_available, grid_source_frames, write_videos
 from pipeline.stages import masks
 from pipeline.stages.frames import SampledFrames
@@ -57,26 +58,47 @@ class VideoResult:
     inputs: list[str] = field(default_factory=list)  # files and frame folders this video read
     seconds: float = 0.0
     cached: bool = False
-    # Once written to OUT/.work (`process_video_cached`), the rows live in one sorted Parquet part per
-    # dataset and the result keeps only their counts: {"point_rows": {"path", "rows", "nbytes"}}.
+    # Once written to OUT/.work (`process_video_cached`), the rows, masks, rejects and track scores
+    # live in one Parquet part each ({"point_rows": {"path", "rows", "nbytes"}, ...}); the result
+    # keeps only `counts` ({"rejects": {"level: reason": n}, "tracks": {status: n}}) and its
+    # video-level rejects (what is printed), so a build's memory does not grow with what it rejects.
     parts: dict = field(default_factory=dict)
+    counts: dict = field(default_factory=dict)
+    late_rejects: list[Reject] = field(default_factory=list)  # added while writing outputs (name clashes)
 
     def row_count(self, attr: str) -> int:
-        """Rows of `attr` ("point_rows" or "track_rows"), held or written to a part."""
+        """Rows of `attr` ("point_rows", "track_rows", "masks", "rejects", "tracks"), held or in a part."""
         return self.parts[attr]["rows"] if attr in self.parts else len(getattr(self, attr))
+
+    def reject_counts(self) -> Counter:
+        """Rejects by "level: reason", held or written to a part."""
+        held = Counter(f"{x.level}: {x.reason}" for x in self.rejects) if not self.counts else Counter()
+        return Counter(self.counts.get("rejects", {})) + held + Counter(f"{x.level}: {x.reason}" for x in self.late_rejects)
+
+    def track_counts(self) -> Counter:
+        """Objects by status (kept, dropped, unseen), held or written to a part."""
+        if self.counts:
+            return Counter(self.counts.get("tracks", {}))
+        return Counter(track_status(t) for t in self.tracks)
+
+    def video_rejects(self) -> list[Reject]:
+        return [x for x in self.rejects + self.late_rejects if x.level == "video"]
 
     def to_json(self) -> dict:
         # Shallow: rows and tracks are plain dicts already (dataclasses.asdict would deep-copy them all).
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["rejects"] = [r.to_dict() for r in self.rejects]
         d.pop("parts")
+        d.pop("late_rejects")
         return d
 
     @classmethod
     def from_json(cls, d: dict) -> "VideoResult":
         """Strict: every field present with the right type, rows that fit the schemas; else ValueError."""
-        if not isinstance(d, dict) or set(d) != {f.name for f in fields(cls)} - {"parts"}:
+        if not isinstance(d, dict) or set(d) != {f.name for f in fields(cls)} - {"parts", "late_rejects"}:
             raise ValueError("cached result has missing or unknown fields")
+        if not isinstance(d["counts"], dict):
+            raise ValueError("cached result field counts is not a mapping")
         for key in ("point_rows", "track_rows", "masks", "rejects", "tracks", "videos", "inputs"):
             if not isinstance(d[key], list) or not all(isinstance(x, (dict, str)) for x in d[key]):
                 raise ValueError(f"cached result field {key} is not a list")
@@ -351,7 +373,24 @@ def work_path(cfg: BuildConfig, ref: VideoRef) -> str:
     return os.path.join(cfg.out, ".work", ref.source, ref.split, f"{name}-{safe}.json")
 
 
-PART_SCHEMAS = {"point_rows": POINT_SCHEMA, "track_rows": TRACK_SCHEMA, "masks": MASK_SCHEMA}
+PART_SCHEMAS = {"point_rows": POINT_SCHEMA, "track_rows": TRACK_SCHEMA, "masks": MASK_SCHEMA,
+                "rejects": REJECT_SCHEMA, "tracks": TRACK_LOG_SCHEMA}
+
+
+def track_status(track: dict) -> str:
+    """kept, dropped (by the filter) or unseen (never visible on a sampled frame: not scored);
+    entries cached before `status` existed have only `kept`."""
+    return track.get("status") or ("kept" if track["kept"] else "dropped")
+
+
+def part_rows(res: VideoResult, attr: str) -> list[dict]:
+    """The rows a part of `attr` holds, in their order: rows and masks sorted by id, rejects as
+    found, track scores with the video they belong to."""
+    if attr == "rejects":
+        return [x.to_dict() for x in res.rejects]
+    if attr == "tracks":
+        return [{"source": res.source, "split": res.split, "video_id": res.video_id, **t} for t in res.tracks]
+    return sorted(getattr(res, attr), key=lambda r: r["id"])
 
 
 def part_path(entry: str, attr: str) -> str:
@@ -363,12 +402,12 @@ def _write_parts(path: str, res: VideoResult) -> dict:
     """Each dataset's rows of `res` as `<entry>.<attr>.parquet`, sorted by id (tmp, then rename)."""
     parts = {}
     for attr, schema in PART_SCHEMAS.items():
-        rows = getattr(res, attr)
+        rows = part_rows(res, attr)
         if not rows:
             if os.path.exists(part_path(path, attr)):  # an earlier run's part of a video that has none now
                 os.remove(part_path(path, attr))
             continue
-        table = pa.Table.from_pylist(sorted(rows, key=lambda r: r["id"]), schema=schema)
+        table = pa.Table.from_pylist(rows, schema=schema)
         part = part_path(path, attr)
         tmp = part + ".tmp"
         pq.write_table(table, tmp, compression="zstd")
@@ -378,9 +417,12 @@ def _write_parts(path: str, res: VideoResult) -> dict:
 
 
 def _stripped(res: VideoResult, parts: dict) -> VideoResult:
-    """The result without its rows (they are in `parts`): what a build keeps per video in memory."""
+    """The result without what its parts hold: counts and video-level rejects stay in memory."""
     res.parts = parts
-    res.point_rows, res.track_rows, res.masks = [], [], []
+    if not res.counts:
+        res.counts = {"rejects": dict(res.reject_counts()), "tracks": dict(res.track_counts())}
+    res.point_rows, res.track_rows, res.masks, res.tracks = [], [], [], []
+    res.rejects = [x for x in res.rejects if x.level == "video"]
     return res
 
 
