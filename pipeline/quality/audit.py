@@ -17,7 +17,6 @@ Checks, each a line of the table it prints:
 
 from __future__ import annotations
 
-import math
 import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -57,7 +56,9 @@ class AuditReport:
 
 
 def _scaled(v: float, size: float) -> int:
-    return min(SCALE, max(0, int(math.floor(SCALE * v / size + 0.5))))
+    """Molmo2's 0..1000 coordinate (OUTPUT_FORMATS.md section 1): divide, clamp to [0, 1], Python's
+    round(1000 * x) (half to even, as Molmo2's formatter)."""
+    return round(SCALE * min(1.0, max(0.0, v / size)))
 
 
 def _on_grid(t: float, fps: float) -> bool:

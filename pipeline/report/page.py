@@ -118,7 +118,7 @@ def build_report(out: str, rows_per_source: int = 3, centre_rows: int = 40, seed
                     break
                 centre[source] += centre_offsets(row, dataset, vt, fps)
                 if row["id"] in shown:
-                    name = f"{source}-{split}-{dataset[13:].lower()}-{n:03d}"
+                    name = f"{source}-{split}-{dataset.removeprefix('AcademicVideo').lower()}-{n:03d}"
                     try:
                         previews[f"{source}/{split}"].append(preview_row(row, dataset, vt, fps,
                                                                         os.path.join(folder, "previews"), name))
