@@ -59,6 +59,7 @@ MapVideos = Callable[[Callable[[VideoRef, BuildConfig], VideoResult], list[Video
 
 DATASETS = ((POINT_DATASET, "point_rows", POINT_SCHEMA), (TRACK_DATASET, "track_rows", TRACK_SCHEMA))
 TRANSIENT_RETRIES = 2
+LOG_GROUP_BYTES = 4 * 2**20  # rejects/tracks/masks.parquet row groups
 
 
 def check_out(out: str) -> None:
@@ -429,16 +430,39 @@ def _write_log(cfg: BuildConfig, results: list[VideoResult], pairs: set[tuple[st
         carried = carried.sort_by("id") if carried.num_rows else carried
     tmp = os.path.join(cfg.out, f".{attr}.parquet.tmp")
     with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        group = _RowGroup(writer)
         if carried_first:
-            writer.write_table(carried)
+            group.add(carried)
         for r in results:
             if r.row_count(attr):
-                writer.write_table(_rows_table(r, attr, schema))
+                group.add(_rows_table(r, attr, schema))
             if attr == "rejects" and r.late_rejects:
-                writer.write_table(pa.Table.from_pylist([x.to_dict() for x in r.late_rejects], schema=schema))
+                group.add(pa.Table.from_pylist([x.to_dict() for x in r.late_rejects], schema=schema))
         if not carried_first:
-            writer.write_table(carried)
+            group.add(carried)
+        group.flush()
     os.replace(tmp, path)
+
+
+class _RowGroup:
+    """Gathers the small per-video tables into row groups of about LOG_GROUP_BYTES: one row group
+    per video would grow the file footer (kept in memory by the writer until it closes) with the
+    number of videos."""
+
+    def __init__(self, writer: pq.ParquetWriter):
+        self.writer, self.tables, self.nbytes = writer, [], 0
+
+    def add(self, table: pa.Table) -> None:
+        if table.num_rows:
+            self.tables.append(table)
+            self.nbytes += table.nbytes
+        if self.nbytes >= LOG_GROUP_BYTES or len(self.tables) >= 256:  # many small tables cost more than their rows
+            self.flush()
+
+    def flush(self) -> None:
+        if self.tables:
+            self.writer.write_table(pa.concat_tables(self.tables).combine_chunks())
+            self.tables, self.nbytes = [], 0
 
 
 
