@@ -252,12 +252,6 @@ def run_build(cfg: BuildConfig, map_videos: MapVideos = sequential_map, echo: Ca
 
 # -- outputs --------------------------------------------------------------------------------------
 
-def _atomic_parquet(table: pa.Table, path: str) -> None:
-    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
-
-
 def _atomic_json(data, path: str) -> None:
     tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
@@ -352,49 +346,48 @@ def _counted(bar: Progress, table: pa.Table) -> pa.Table:
     return table
 
 
-def write_outputs(cfg: BuildConfig, results: list[VideoResult]) -> dict:
-    with contextlib.ExitStack() as stack:
-        return _write_outputs(cfg, results, stack)
-
-
-def _write_outputs(cfg: BuildConfig, results: list[VideoResult], stack: contextlib.ExitStack) -> dict:
-    results = sorted(results, key=lambda r: (r.source, r.split, r.video_id))
-    _dedupe_video_paths(results)
-    pairs = {(s.name, s.split) for s in cfg.sources}
-    previous = _previous_manifest(cfg.out)
-
+def _write_shards(cfg: BuildConfig, results: list[VideoResult]) -> list[dict]:
+    """Every dataset's shards of every (source, split), streamed from the videos' parts."""
     shards = []
     total_rows = sum(r.row_count(attr) for r in results for _, attr, _ in DATASETS)
-    bar = stack.enter_context(progress(total_rows, "shards", unit="rows"))
     by_key: dict[tuple[str, str, str], list[VideoResult]] = defaultdict(list)
     for r in results:
         for dataset, attr, _ in DATASETS:
             if r.row_count(attr):
                 by_key[(dataset, r.source, r.split)].append(r)
-    for dataset, attr, schema in DATASETS:
-        for (ds, source, split), rs in sorted(by_key.items()):
-            if ds != dataset:
-                continue
-            out_dir = checks.join_inside(cfg.out, f"{dataset}/{source}", "output folder")
-            # Row ids start with source/split/video_id/, so videos in that order give rows in id order.
-            rs = sorted(rs, key=lambda r: r.video_id + "/")
-            n_rows = sum(r.row_count(attr) for r in rs)
-            nbytes = sum(_row_bytes(r, attr, schema) for r in rs)
-            for info in write_shard_stream((_counted(bar, _rows_table(r, attr, schema)) for r in rs), n_rows, nbytes, schema,
-                                           out_dir, split, cfg.max_shard_rows, cfg.max_shard_bytes, cfg.row_group_bytes):
-                shards.append({"dataset": dataset, "source": source, "split": split,
-                               "path": os.path.relpath(info.path, cfg.out), "rows": info.rows,
-                               "bytes": info.bytes, "sha256": info.sha256})
-    stack.close()
+    with progress(total_rows, "shards", unit="rows") as bar:
+        for dataset, attr, schema in DATASETS:
+            for (ds, source, split), rs in sorted(by_key.items()):
+                if ds != dataset:
+                    continue
+                out_dir = checks.join_inside(cfg.out, f"{dataset}/{source}", "output folder")
+                # Row ids start with source/split/video_id/, so videos in that order give rows in id order.
+                rs = sorted(rs, key=lambda r: r.video_id + "/")
+                n_rows = sum(r.row_count(attr) for r in rs)
+                nbytes = sum(_row_bytes(r, attr, schema) for r in rs)
+                tables = (_counted(bar, _rows_table(r, attr, schema)) for r in rs)
+                for info in write_shard_stream(tables, n_rows, nbytes, schema, out_dir, split, cfg.max_shard_rows,
+                                               cfg.max_shard_bytes, cfg.row_group_bytes):
+                    shards.append({"dataset": dataset, "source": source, "split": split,
+                                   "path": os.path.relpath(info.path, cfg.out), "rows": info.rows,
+                                   "bytes": info.bytes, "sha256": info.sha256})
+    return shards
+
+
+def write_outputs(cfg: BuildConfig, results: list[VideoResult]) -> dict:
+    results = sorted(results, key=lambda r: (r.source, r.split, r.video_id))
+    _dedupe_video_paths(results)
+    pairs = {(s.name, s.split) for s in cfg.sources}
+    previous = _previous_manifest(cfg.out)
+
+    shards = _write_shards(cfg, results)
     videos = [{"source": r.source, "split": r.split, "video_id": r.video_id, **v} for r in results for v in r.videos]
     removed = _remove_stale(cfg, {s["path"] for s in shards} | {v["path"] for v in videos})
     shards += _carried(previous, "shards", pairs, cfg.out)
     videos += _carried(previous, "videos", pairs, cfg.out)
 
-    _write_log(cfg, results, pairs, "rejects", REJECT_SCHEMA)
-    _write_log(cfg, results, pairs, "tracks", TRACK_LOG_SCHEMA)
-
-    _write_log(cfg, results, pairs, "masks", MASK_SCHEMA, carried_first=True)
+    for attr, schema in (("rejects", REJECT_SCHEMA), ("tracks", TRACK_LOG_SCHEMA), ("masks", MASK_SCHEMA)):
+        _write_log(cfg, results, pairs, attr, schema)
 
     hashes = HashCache(os.path.join(cfg.out, ".work", "hashes.json"))
     inputs, seen = [], set()
@@ -420,26 +413,21 @@ def _write_outputs(cfg: BuildConfig, results: list[VideoResult], stack: contextl
 
 
 def _write_log(cfg: BuildConfig, results: list[VideoResult], pairs: set[tuple[str, str]], attr: str,
-               schema: pa.Schema, carried_first: bool = False) -> None:
+               schema: pa.Schema) -> None:
     """OUT/<attr>.parquet (rejects, tracks, masks) from the videos' parts, one video at a time
-    (bounded memory), with the previous build's rows of (source, split) pairs this build does not
-    touch (after this build's; masks first, so that its rows stay in id order)."""
+    (bounded memory), then the previous build's rows of (source, split) pairs this build does not
+    touch."""
     path = os.path.join(cfg.out, f"{attr}.parquet")
     carried = pa.Table.from_pylist(_carried_table(cfg.out, f"{attr}.parquet", schema, pairs), schema=schema)
-    if carried_first:
-        carried = carried.sort_by("id") if carried.num_rows else carried
     tmp = os.path.join(cfg.out, f".{attr}.parquet.tmp")
     with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
         group = _RowGroup(writer)
-        if carried_first:
-            group.add(carried)
         for r in results:
             if r.row_count(attr):
                 group.add(_rows_table(r, attr, schema))
             if attr == "rejects" and r.late_rejects:
                 group.add(pa.Table.from_pylist([x.to_dict() for x in r.late_rejects], schema=schema))
-        if not carried_first:
-            group.add(carried)
+        group.add(carried)
         group.flush()
     os.replace(tmp, path)
 
