@@ -89,11 +89,6 @@ class VideoTruth:
             return (object_id, frame) in self.stored
         return self.mask(object_id, frame) is not None
 
-    def kept(self, object_id: str) -> bool:
-        """False for a box track the IoU filter dropped."""
-        flags = [v[2] for (o, _), v in self.stored.items() if o == object_id]
-        return all(flags) if flags else True
-
     def inside(self, object_id: str, frame: int, x: float, y: float) -> bool:
         """Pixel (x, y) (floats, pixels) inside the object's mask on `frame`, and for a box object
         inside its ground-truth box too."""

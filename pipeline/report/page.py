@@ -83,9 +83,10 @@ def _sampled_rows(out: str, manifest: dict, k: int, seed: int) -> dict[tuple[str
     picked: dict[tuple[str, str, str], list[dict]] = {}
     for key, entries in ids.items():
         chosen = sample_rows([{"id": rid, "path": p, "i": i} for rid, p, i in entries], k, seed)
-        rows = []
+        by_shard: dict[str, list[int]] = defaultdict(list)
         for c in chosen:
-            rows.append(pq.read_table(c["path"]).slice(c["i"], 1).to_pylist()[0])
+            by_shard[c["path"]].append(c["i"])
+        rows = [r for path, idx in by_shard.items() for r in pq.read_table(path).take(idx).to_pylist()]  # each shard once
         picked[key] = sorted(rows, key=lambda r: r["id"])
     return picked
 
