@@ -40,7 +40,7 @@ sys.exit(code)
 def source_file(tmp: str) -> str:
     if os.path.exists(REAL):
         return REAL
-    from pipeline.sample_data import write_sample
+    from pipeline.sample.data import write_sample
 
     roots = write_sample(os.path.join(tmp, "sample"))
     path = next(os.path.join(d, f) for d, _, fs in os.walk(roots["sav"]) for f in fs if f.endswith("_manual.json"))

@@ -14,8 +14,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from pipeline.sample_data import write_sample  # noqa: E402
-from pipeline.sample_eval import segmenter_quality  # noqa: E402
+from pipeline.sample.data import write_sample  # noqa: E402
+from pipeline.sample.segmenter_quality import segmenter_quality  # noqa: E402
 from pipeline.stages.segmenters.base import SegmenterSettings  # noqa: E402
 
 

@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from pipeline.sample_data import Scene, Shape, render  # noqa: E402
+from pipeline.sample.data import Scene, Shape, render  # noqa: E402
 from pipeline.stages.segmenters import SegmentRequest, get_segmenter  # noqa: E402
 from pipeline.stages.segmenters.base import SegmenterSettings  # noqa: E402
 

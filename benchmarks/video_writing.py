@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from pipeline.outputs.videos import VideoOutput, grid_source_frames, write_videos  # noqa: E402
-from pipeline.sample_data import Scene, Shape, render  # noqa: E402
+from pipeline.sample.data import Scene, Shape, render  # noqa: E402
 from pipeline.stages.records import Video  # noqa: E402
 from pipeline.stages.rows import even, grid_length  # noqa: E402
 

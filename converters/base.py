@@ -52,7 +52,10 @@ class Converter(ABC):
     kind: Kind
     OPTIONS: dict[str, Option] = {}
 
-    def __init__(self, **options):
+    def __init__(self, index_dir: str | None = None, **options):
+        """`index_dir`: where split-wide annotation files are indexed per video (the build gives
+        `OUT/.work/index`; None: a temporary folder of this process)."""
+        self.index_dir = index_dir
         self.options = self.option_defaults()
         self.options.update(self.check_options(options))
 
@@ -84,6 +87,13 @@ class Converter(ABC):
     @abstractmethod
     def load(self, ref: VideoRef) -> VideoRecord:
         """One video's canonical record."""
+
+    def fingerprint(self, ref: VideoRef) -> list:
+        """What identifies `ref`'s inputs for the build's cache (a change recomputes the video): by
+        default each file's size and mtime (None for a file that cannot be stat'ed: `load` then
+        says why). Converters that read a video's part of a split-wide file give that part's
+        digest instead, so that editing one video's entry recomputes that video only."""
+        return [stat_stamp(f) for f in ref.files]
 
     def _ref(self, root, split, video_id, location, files) -> VideoRef:
         return VideoRef(self.name, split, video_id, str(root), str(location), tuple(str(f) for f in files),
@@ -129,6 +139,15 @@ def read_json(path: str, root: str | None = None):
         raise SourceError(path, f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
     except RecursionError:
         raise SourceError(path, "JSON nested too deeply") from None
+
+
+def stat_stamp(path: str) -> list:
+    """[path, size, mtime_ns] of a file or folder; [path, None, None] when it cannot be stat'ed."""
+    try:
+        st = os.stat(path)
+        return [path, st.st_size, st.st_mtime_ns]
+    except OSError:
+        return [path, None, None]
 
 
 def file_stamp(path: str, root: str | None = None) -> tuple[int, int]:

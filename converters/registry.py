@@ -97,3 +97,21 @@ def load_manifest(name: str) -> dict:
     if missing:
         raise ConfigError(f"{path}: missing keys {missing}")
     return data
+
+
+def print_sources() -> None:
+    """`vgdata sources`: one row per source, from its data manifest."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="vgdata sources", show_lines=False)
+    for col in ("name", "kind", "licence", "builds", "layout confirmed against"):
+        table.add_column(col, overflow="fold")
+    for name in sorted(SOURCES):
+        m = load_manifest(name)
+        track_tasks = [t for t in m["tasks"] if t != "point_count"]
+        builds = ["AcademicVideoPoint"] if "point_count" in m["tasks"] else []
+        if track_tasks:
+            builds.append(f"AcademicVideoTrack ({', '.join(track_tasks)})")
+        table.add_row(name, m["kind"], m["licence"], "; ".join(builds), m.get("confirmed", "not recorded"))
+    Console(width=200).print(table)

@@ -1,11 +1,11 @@
-"""The Prefect flows: `build` (discover -> per-video tasks (convert, segment, filter, points, rows)
--> write shards, rejects, manifest and card) and `build-and-publish` (pull -> build -> checks ->
-publish, publishing only a build whose checks pass).
+"""The Prefect flows: `build` (`pipeline.build.run_build` with a `PrefectRunner`: its steps and
+its batches of videos become tasks) and `build-and-publish` (pull -> build -> checks -> publish,
+publishing only a build whose checks pass), and `run`, the runner choice of `vgdata convert|build`.
 
-Stage logic lives in `pipeline`; this module only decides how it runs: one task per video, retried
-on transient errors (bad input is not retried: it becomes a reject naming the file; a video still
-failing after its retries is rejected too, and the build goes on), a thread pool of `workers`.
-Without a Prefect API configured it runs on Prefect's temporary local server.
+The build itself lives in `pipeline.build`; this module only decides how it runs: batches of videos
+as tasks on a thread pool of `workers`, or on Ray through prefect-ray. Retries of transient errors
+are per video, inside the batch (`pipeline.build.process_batch`), as for every runner. Without a
+Prefect API configured it runs on Prefect's temporary local server.
 
 A video that runs SAM 2 on a GPU holds a slot of the strict Prefect global concurrency limit
 `gpu-N` (N: the CUDA device index) for its whole task, so two flow runs (a scheduled build and a
@@ -25,30 +25,16 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 import contextlib  # noqa: E402
 import copy  # noqa: E402
 import logging  # noqa: E402
+import sys  # noqa: E402
 
 from prefect import flow, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from pipeline import build as B  # noqa: E402
+from pipeline.build import LocalRunner  # noqa: E402
 from pipeline.config import BuildConfig, config_from_dict, load_config  # noqa: E402
-from pipeline.errors import TransientError  # noqa: E402
-from pipeline.progress import progress  # noqa: E402
-from pipeline.stages.process import process_video_cached  # noqa: E402
-
-TRANSIENT = (TransientError, TimeoutError, ConnectionError)
-
-
-def is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, TRANSIENT)
-
-
-def _retry_transient(task, task_run, state) -> bool:
-    try:
-        state.result()
-    except Exception as e:  # noqa: BLE001 - deciding which failures to retry
-        return is_transient(e)
-    return False
+from pipeline.errors import ConfigError  # noqa: E402
 
 
 def gpu_limit_name(ref, cfg: BuildConfig) -> str | None:
@@ -100,24 +86,19 @@ def _config(config: dict | str) -> BuildConfig:
     return load_config(config) if isinstance(config, str) else config_from_dict(config)
 
 
-@task(name="discover", cache_policy=NO_CACHE)
-def discover_task(cfg: BuildConfig):
-    B.preflight(cfg)
-    return B.discover(cfg)
+@task(name="build-step", task_run_name="{name}", cache_policy=NO_CACHE)
+def step_task(name: str, fn, args: tuple):
+    """One step of `run_build` (preflight, discover, write-outputs) as a task of the flow run."""
+    return fn(*args)
 
 
-def _process(ref, cfg: BuildConfig):
-    return process_video_cached(ref, cfg)
-
-
-@task(name="process-videos", retries=2, retry_delay_seconds=2, retry_condition_fn=_retry_transient,
-      cache_policy=NO_CACHE, task_run_name="{label}")
+@task(name="process-videos", cache_policy=NO_CACHE, task_run_name="{label}")
 def process_videos_task(refs: list, cfg: BuildConfig, label: str) -> list:
-    """A few videos of one source, one after the other. Batching amortises Prefect's per-task cost
-    (~35 ms here against ~170 ms per SA-V video); a transient error is retried per video, and a
-    video still failing is rejected alone. The batch holds one GPU slot while it runs."""
+    """A few videos of one source (`pipeline.build.process_batch`: each with its own retries; a
+    video still failing is rejected alone). Batching amortises Prefect's per-task cost (~35 ms here
+    against ~170 ms per SA-V video). The batch holds one GPU slot while it runs."""
     with gpu_slot(gpu_limit_name(refs[0], cfg)):
-        return [B.with_retries(_process, ref, cfg) for ref in refs]
+        return B.process_batch(refs, cfg)
 
 
 TASKS_PER_WORKER = 16
@@ -130,22 +111,6 @@ def task_size(refs: list, cfg: BuildConfig) -> int:
     if any(gpu_limit_name(r, cfg) for r in {r.source: r for r in refs}.values()):
         return cfg.videos_per_task
     return max(cfg.videos_per_task, len(refs) // (max(1, cfg.workers) * TASKS_PER_WORKER))
-
-
-def batches(refs: list, size: int) -> list[list]:
-    """`refs` cut into runs of at most `size` videos of one source and split, in order."""
-    out: list[list] = []
-    for ref in refs:
-        if out and len(out[-1]) < size and (out[-1][0].source, out[-1][0].split) == (ref.source, ref.split):
-            out[-1].append(ref)
-        else:
-            out.append([ref])
-    return out
-
-
-@task(name="write-outputs", cache_policy=NO_CACHE)
-def write_outputs_task(cfg: BuildConfig, results):
-    return B.write_outputs(cfg, results)
 
 
 def _on_ray() -> bool:
@@ -163,48 +128,55 @@ def ray_options(ref, cfg: BuildConfig) -> dict:
     return {"num_gpus": 1, "max_calls": 0} if gpu_limit_name(ref, cfg) else {}
 
 
-def _submit(refs: list, cfg: BuildConfig):
-    options = ray_options(refs[0], cfg) if _on_ray() else {}
-    first = refs[0]
-    label = f"{first.source}/{first.split}/{first.video_id}" + (f" +{len(refs) - 1}" if len(refs) > 1 else "")
-    if options:
-        from prefect_ray.context import remote_options
+class PrefectRunner(LocalRunner):
+    """`run_build` inside a flow run: each step and each batch of videos is a Prefect task, on the
+    flow's task runner (a thread pool, or Ray through prefect-ray)."""
 
-        with remote_options(**options):
-            return process_videos_task.submit(refs, cfg, label)
-    return process_videos_task.submit(refs, cfg, label)
+    name = "prefect"
+
+    def step(self, name: str, fn, *args):
+        return step_task(name, fn, args)
+
+    def batch_size(self, refs: list, cfg: BuildConfig) -> int:
+        return task_size(refs, cfg)
+
+    def map(self, groups: list[list], cfg: BuildConfig):
+        from prefect.futures import as_completed
+
+        for name in sorted({n for n in (gpu_limit_name(g[0], cfg) for g in groups) if n}):
+            ensure_limit(name)
+        futures = {self._submit(group, cfg): group for group in groups}
+        for fut in as_completed(list(futures)):
+            try:
+                yield futures[fut], fut.result()
+            except Exception as e:  # noqa: BLE001 - a lost task: its videos are rejected, the build goes on
+                yield futures[fut], e
+
+    def _submit(self, refs: list, cfg: BuildConfig):
+        options = ray_options(refs[0], cfg) if _on_ray() else {}
+        first = refs[0]
+        label = f"{first.source}/{first.split}/{first.video_id}" + (f" +{len(refs) - 1}" if len(refs) > 1 else "")
+        if options:
+            from prefect_ray.context import remote_options
+
+            with remote_options(**options):
+                return process_videos_task.submit(refs, cfg, label)
+        return process_videos_task.submit(refs, cfg, label)
 
 
 @flow(name="build", log_prints=True)
 def build_flow(config: dict | str) -> dict:
     """Build AcademicVideoPoint and AcademicVideoTrack from the sources in `config` (a config
-    mapping, or the path of a YAML build config)."""
-    cfg = _config(config)
-    B.check_out(cfg.out)
-    with B.out_lock(cfg.out):
-        refs, results = B.unique_refs(discover_task(cfg))
-        for name in sorted({n for n in (gpu_limit_name(r, cfg) for r in refs) if n}):
-            ensure_limit(name)
-        print(B.describe_start(cfg, refs))
-        groups = batches(refs, task_size(refs, cfg))
-        futures = [_submit(group, cfg) for group in groups]
-        with progress(len(refs), "videos") as bar:
-            for group, fut in zip(groups, futures):
-                try:
-                    done = fut.result()
-                except Exception as e:  # noqa: BLE001 - retries spent: reject its videos, keep the build
-                    done = [B.failed_result(ref, e, process_videos_task.retries) for ref in group]
-                for r in done:
-                    results.append(r)
-                    B.report_result(bar, r)
-        summary = write_outputs_task(cfg, results)
+    mapping, or the path of a YAML build config): `pipeline.build.run_build` with Prefect tasks."""
+    summary = B.run_build(_config(config), PrefectRunner())
     print(B.format_summary(summary))
     return summary
 
 
 @task(name="check-build", cache_policy=NO_CACHE)
 def check_build_task(out: str) -> None:
-    from pipeline.ops.publish import PublishError, check_build, read_manifest
+    from pipeline.ops.publish import PublishError, read_manifest
+    from pipeline.quality.files import check_build
 
     problems = check_build(out, read_manifest(out))
     if problems:
@@ -228,7 +200,7 @@ def build_and_publish_flow(config: dict | str, repo: str, revision: str = "main"
     cfg = _config(config)
     summary = build_flow(cfg.to_dict())
     if not any(s.get("videos_ok") or s.get("carried_over") for s in summary["sources"].values()):
-        raise B.ConfigError(f"{cfg.out}: no video of any source built; not published")
+        raise ConfigError(f"{cfg.out}: no video of any source built; not published")
     check_build_task(cfg.out)
     return {"build": summary, "publish": publish_task(cfg.out, repo, revision, create_pr)}
 
@@ -266,6 +238,37 @@ def hide_console_tracebacks() -> None:
         for h in logger.handlers:
             if type(h).__name__ == "PrefectConsoleHandler" and not isinstance(h.formatter, _NoTraceback):
                 h.setFormatter(_NoTraceback(h.formatter))
+
+
+EPHEMERAL_TIMEOUT = "ephemeral Prefect API server"
+GRABCUT_NOTE = ("note: segmenter 'grabcut' turns boxes into masks with OpenCV GrabCut (CPU, no weights): "
+                "fine for the sample, weaker than SAM 2 on real video. Real builds: --segmenter sam2 --checkpoint PATH.")
+
+
+def run(cfg: BuildConfig, runner: str = "prefect", ray_address: str | None = None) -> dict:
+    """`vgdata convert` and `vgdata build`: the build on the chosen runner, its summary printed.
+    `local` runs `run_build` here; `prefect` and `ray` run it inside the `build` flow, after the
+    cheap checks (so a bad OUT or root is one line now, not after the ~17 s a temporary Prefect
+    server takes to start). If that server does not come up in time (a loaded machine), the same
+    build runs on the local runner, with a warning."""
+    from converters import load_manifest
+
+    if cfg.segmenter.name == "grabcut" and any(load_manifest(s.name)["kind"] == "box" for s in cfg.sources):
+        print(GRABCUT_NOTE)
+    if runner != "local":
+        B.check_before_start(cfg)
+        try:
+            return run_flow(cfg, runner, ray_address)
+        except RuntimeError as e:
+            if EPHEMERAL_TIMEOUT not in str(e):
+                raise
+        print(f"vgdata: warning: {EPHEMERAL_TIMEOUT} did not start within "
+              f"{os.environ.get('PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS')} s (is the machine busy?); "
+              "building with --runner local instead. To keep Prefect: run `prefect server start` and set "
+              "PREFECT_API_URL, or raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.", file=sys.stderr)
+    summary = B.run_build(cfg, LocalRunner())
+    print(B.format_summary(summary))
+    return summary
 
 
 def run_flow(cfg: BuildConfig, runner: str = "prefect", ray_address: str | None = None) -> dict:

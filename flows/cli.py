@@ -8,8 +8,9 @@
     vgdata publish OUT --repo ORG/NAME   upload a finished build to the Hub in one atomic commit
     vgdata serve CONFIG.yaml [--cron]    scheduled builds as Prefect deployments
 
-`convert` and `build` run the Prefect `build` flow (`--runner local` runs the same stages in a
-plain loop, without Prefect).
+This module parses arguments and calls the code each command drives; it does nothing else.
+`convert` and `build` run `flows.build.run` (the Prefect `build` flow, or `--runner local`: the
+same build without Prefect).
 """
 
 from __future__ import annotations
@@ -23,10 +24,6 @@ import sys
 from pipeline.config import BuildConfig, SourceSpec, build, check_config, load_config
 from pipeline.errors import VgdataError
 from pipeline.stages.segmenters.base import SegmenterSettings
-
-EPHEMERAL_TIMEOUT = "ephemeral Prefect API server"
-GRABCUT_NOTE = ("note: segmenter 'grabcut' turns boxes into masks with OpenCV GrabCut (CPU, no weights): "
-                "fine for the sample, weaker than SAM 2 on real video. Real builds: --segmenter sam2 --checkpoint PATH.")
 
 
 def _parse_option(text: str) -> tuple[str, object]:
@@ -212,119 +209,6 @@ def _with_run_args(cfg: BuildConfig, a: argparse.Namespace) -> BuildConfig:
     return build(lambda **kw: dataclasses.replace(cfg, **kw), "options", **changes)
 
 
-def run(cfg: BuildConfig, runner: str, ray_address: str | None = None) -> dict:
-    from converters import load_manifest
-
-    if cfg.segmenter.name == "grabcut" and any(load_manifest(s.name)["kind"] == "box" for s in cfg.sources):
-        print(GRABCUT_NOTE)
-    from pipeline import build as B
-
-    if runner == "local":
-        summary = B.run_build(cfg)
-        print(B.format_summary(summary))
-        return summary
-    # The flow runs the same checks, but a config error should be one line here, not a failed flow run.
-    B.preflight(cfg)
-    B.discover(cfg)
-    B.check_out(cfg.out)
-    with B.out_lock(cfg.out, sweep=False):  # refused now, not after the ~17 s a Prefect server takes to start
-        pass
-    from flows.build import run_flow
-
-    try:
-        return run_flow(cfg, runner, ray_address)
-    except RuntimeError as e:
-        if EPHEMERAL_TIMEOUT not in str(e):
-            raise
-    # Prefect's temporary server did not come up in time (a loaded machine): same stages, no Prefect.
-    print(f"vgdata: warning: {EPHEMERAL_TIMEOUT} did not start within "
-          f"{os.environ.get('PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS')} s (is the machine busy?); "
-          "building with --runner local instead. To keep Prefect: run `prefect server start` and set "
-          "PREFECT_API_URL, or raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.", file=sys.stderr)
-    summary = B.run_build(cfg)
-    print(B.format_summary(summary))
-    return summary
-
-
-def print_sources() -> None:
-    """One row per source, from its data manifest."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from converters import SOURCES, load_manifest
-
-    table = Table(title="vgdata sources", show_lines=False)
-    for col in ("name", "kind", "licence", "builds", "layout confirmed against"):
-        table.add_column(col, overflow="fold")
-    for name in sorted(SOURCES):
-        m = load_manifest(name)
-        track_tasks = [t for t in m["tasks"] if t != "point_count"]
-        builds = ["AcademicVideoPoint"] if "point_count" in m["tasks"] else []
-        if track_tasks:
-            builds.append(f"AcademicVideoTrack ({', '.join(track_tasks)})")
-        table.add_row(name, m["kind"], m["licence"], "; ".join(builds), m.get("confirmed", "not recorded"))
-    Console(width=200).print(table)
-
-
-def pull_source(a: argparse.Namespace) -> int:
-    """0 when everything is in place; 3 when a licence-gated source still needs the user."""
-    from converters import load_manifest
-    from pipeline.ops.pull import pull
-
-    report = pull(a.source, a.to, load_manifest(a.source), force=a.force, show_progress=False if a.quiet else None)
-    for label, items in (("downloaded", report.downloaded), ("already complete", report.skipped),
-                         ("extracted", report.extracted)):
-        if items:
-            print(f"{label}: {', '.join(items)}")
-    if report.missing_manual:
-        print(f"still missing under {a.to}: {', '.join(report.missing_manual)}")
-        return 3
-    print(f"{a.source}: ready in {a.to} (use it as --root)")
-    return 0
-
-
-def eval_command(a: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
-    from pipeline.metrics import evaluate
-
-    result = evaluate(a.predictions, a.against, _roots(a))
-    for p in result.problems:
-        print(f"vgdata: warning: {p}", file=sys.stderr)
-    if a.json:
-        print(json.dumps(result.to_dict(), indent=None, sort_keys=True))
-    else:
-        table = Table(title=f"vgdata eval {a.predictions} against {a.against}")
-        for col in ("task", "metric", "value"):
-            table.add_column(col)
-        for task, metrics in result.tasks.items():
-            for k, v in metrics.items():
-                table.add_row(task, k, str(v))
-        for k, v in result.overall.items():
-            table.add_row("overall", k, str(v))
-        Console(width=120).print(table)
-    if not result.overall["rows"]:
-        print(f"vgdata: error: no prediction matches a row of {a.against}", file=sys.stderr)
-        return 2
-    return 0
-
-
-def audit_command(a: argparse.Namespace) -> int:
-    from rich.console import Console
-
-    from pipeline.quality.audit import audit, format_report
-
-    report = audit(a.out, _roots(a))
-    table, lines = format_report(report)
-    Console(width=120).print(table)
-    for line in report.skipped + lines:
-        print(line)
-    print(f"audit of {a.out}: " + ("every row checked, no violation" if report.ok
-                                   else f"{len(report.violations)} violations"))
-    return 0 if report.ok else 1
-
-
 def main(argv: list[str] | None = None) -> int:
     """The command; what it sets in the environment for its workers is put back when it returns
     (`main` is also called in-process, by tests and by Python callers)."""
@@ -344,18 +228,18 @@ def _main(argv: list[str] | None = None) -> int:
     try:
         _apply_output_args(args)
         if args.command == "sample":
-            from pipeline.sample_data import write_sample
+            from pipeline.sample.data import sample_command
 
-            roots = write_sample(args.dir, force=args.force)
-            for name, root in roots.items():
-                print(f"{name}: {root}")
-            print(f"true masks: {os.path.join(args.dir, '_truth')}")
-            return 0
+            return sample_command(args.dir, force=args.force)
         if args.command == "sources":
+            from converters.registry import print_sources
+
             print_sources()
             return 0
         if args.command == "pull":
-            return pull_source(args)
+            from pipeline.ops.pull import pull_command
+
+            return pull_command(args.source, args.to, force=args.force, quiet=args.quiet)
         if args.command == "serve":
             from flows.serve import serve_deployments
 
@@ -368,9 +252,13 @@ def _main(argv: list[str] | None = None) -> int:
             print(f"report: {path}")
             return 0
         if args.command == "eval":
-            return eval_command(args)
+            from pipeline.metrics import eval_command
+
+            return eval_command(args.predictions, args.against, as_json=args.json, overrides=_roots(args))
         if args.command == "audit":
-            return audit_command(args)
+            from pipeline.quality.audit import audit_command
+
+            return audit_command(args.out, _roots(args))
         if args.command == "publish":
             from pipeline.ops.publish import publish
 
@@ -380,6 +268,8 @@ def _main(argv: list[str] | None = None) -> int:
         cfg = config_from_convert_args(args) if args.command == "convert" else load_config(args.config)
         if args.ray_address and args.runner != "ray":
             raise VgdataError("--ray-address needs --runner ray")
+        from flows.build import run
+
         summary = run(_with_run_args(cfg, args), args.runner, args.ray_address)
         return 0 if any(s["videos_ok"] for s in summary["sources"].values()) else 1
     except VgdataError as e:

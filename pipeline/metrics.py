@@ -236,3 +236,31 @@ def evaluate(predictions: str, out: str, overrides: dict[str, str] | None = None
     overall = {"rows": sum(len(v) for v in per_task.values()), "mean_f1": _mean(f1s),
                "predictions_not_in_build": len(unknown), "bad_lines": bad_lines}
     return EvalResult(tasks, overall, problems)
+
+
+def eval_command(predictions: str, against: str, as_json: bool = False, overrides: dict[str, str] | None = None) -> int:
+    """`vgdata eval`: the metrics as a table (or one JSON object); 2 when no prediction names a row."""
+    import sys
+
+    from rich.console import Console
+    from rich.table import Table
+
+    result = evaluate(predictions, against, overrides)
+    for p in result.problems:
+        print(f"vgdata: warning: {p}", file=sys.stderr)
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=None, sort_keys=True))
+    else:
+        table = Table(title=f"vgdata eval {predictions} against {against}")
+        for col in ("task", "metric", "value"):
+            table.add_column(col)
+        for task, metrics in result.tasks.items():
+            for k, v in metrics.items():
+                table.add_row(task, k, str(v))
+        for k, v in result.overall.items():
+            table.add_row("overall", k, str(v))
+        Console(width=120).print(table)
+    if not result.overall["rows"]:
+        print(f"vgdata: error: no prediction matches a row of {against}", file=sys.stderr)
+        return 2
+    return 0

@@ -22,7 +22,7 @@ def real_fixture(name: str) -> Path:
 
 @pytest.fixture(scope="session")
 def sample_dir(tmp_path_factory) -> Path:
-    from pipeline.sample_data import write_sample
+    from pipeline.sample.data import write_sample
 
     out = tmp_path_factory.mktemp("sample")
     write_sample(str(out))

@@ -1,6 +1,6 @@
 """Small synthetic sequences in the real MOTChallenge and LaSOT layouts, with any length and frame
 rate: the cases the bundled sample does not have (a 70 s video, 25 fps, a capitalised sentence).
-Rendered by `pipeline.sample_data.render`, so the true masks are known."""
+Rendered by `pipeline.sample.data.render`, so the true masks are known."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 
 from PIL import Image
 
-from pipeline import sample_data as S
+from pipeline.sample import data as S
 
 
 def mot_sequence(root: str, name: str, fps: int, seconds: float, width: int = 96, height: int = 64) -> dict:

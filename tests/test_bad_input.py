@@ -304,11 +304,11 @@ def test_memory_error_while_segmenting(root, tmp_path, monkeypatch):
 
 
 def test_transient_errors_are_retried_then_rejected(root, tmp_path, monkeypatch):
-    import pipeline.build as B
+    import pipeline.build.runner as R
     from pipeline.errors import TransientError
 
     calls = []
-    real = B.process_video_cached
+    real = R.process_ref
 
     def flaky(ref, cfg):
         calls.append(ref.video_id)
@@ -316,7 +316,7 @@ def test_transient_errors_are_retried_then_rejected(root, tmp_path, monkeypatch)
             raise TransientError("nfs went away")
         return real(ref, cfg)
 
-    monkeypatch.setattr(B, "process_video_cached", flaky)
+    monkeypatch.setattr(R, "process_ref", flaky)
     _, rejects = build(root, "lasot", tmp_path)
     assert calls.count("ball-1") == 3 and calls.count("cube-1") == 1
     r = video_reject(rejects, "ball-1")

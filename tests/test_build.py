@@ -10,7 +10,7 @@ import pytest
 from pipeline.build import run_build
 from pipeline.outputs.schemas import hf_features
 from pipeline.outputs.shards import sha256_file
-from pipeline.sample_data import load_truth
+from pipeline.sample.data import load_truth
 from pipeline.stages import masks as M
 from pipeline.stages import molmo_text as T
 from pipeline.stages import points as P

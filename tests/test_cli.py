@@ -60,7 +60,7 @@ def test_sample_command(tmp_path, capsys):
 
 
 def test_sample_is_not_rewritten_unless_forced(tmp_path):
-    from pipeline.sample_data import write_sample
+    from pipeline.sample.data import write_sample
 
     write_sample(str(tmp_path))
     gt = tmp_path / "mot" / "train" / "SAMPLE-01" / "gt" / "gt.txt"

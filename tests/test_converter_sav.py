@@ -61,7 +61,7 @@ def test_real_sav_one_track_per_masklet_points_inside_own_mask(real_sav):
 
 
 def test_sav_sample_matches_truth(sample_dir):
-    from pipeline.sample_data import load_truth
+    from pipeline.sample.data import load_truth
 
     conv = get_converter("sav")
     (ref,) = conv.discover(str(sample_dir / "sav"), "train")

@@ -13,7 +13,7 @@ from .test_build import shard_paths
 
 
 def test_is_transient():
-    from flows.build import is_transient
+    from pipeline.build.runner import is_transient
 
     assert is_transient(TransientError("nfs hiccup")) and is_transient(TimeoutError())
     assert not is_transient(SourceError("x.json", "bad")) and not is_transient(ValueError())
@@ -22,9 +22,10 @@ def test_is_transient():
 @pytest.mark.slow
 def test_flow_builds_the_sample_like_the_local_runner(prefect_harness, built, sample_dir, tmp_path, monkeypatch):
     import flows.build as fb
+    import pipeline.build.runner as R
 
     calls = {}
-    real = fb.process_video_cached
+    real = R.process_ref
 
     def flaky(ref, cfg):  # every video fails once with a transient error, then succeeds
         calls[ref.video_id] = calls.get(ref.video_id, 0) + 1
@@ -32,8 +33,7 @@ def test_flow_builds_the_sample_like_the_local_runner(prefect_harness, built, sa
             raise TransientError(f"simulated transient failure for {ref.video_id}")
         return real(ref, cfg)
 
-    monkeypatch.setattr(fb, "process_video_cached", flaky)
-    monkeypatch.setattr(fb.process_videos_task, "retry_delay_seconds", 0)
+    monkeypatch.setattr(R, "process_ref", flaky)
     cfg = demo_config(sample_dir, tmp_path / "flow", workers=2)
     summary = fb.run_flow(cfg)
     assert calls == {v: 2 for v in ("sav_sample01", "SAMPLE-01", "SAMPLE-02", "ball-1", "cube-1")}

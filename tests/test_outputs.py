@@ -105,10 +105,10 @@ def test_garbage_or_incomplete_resume_entries_are_recomputed(root, tmp_path):
 
 
 def test_an_interrupted_build_resumes_and_leftover_temp_files_go(root, tmp_path, monkeypatch):
-    import pipeline.build as B
+    import pipeline.build.runner as R
 
     out = tmp_path / "out"
-    real, done = B.process_video_cached, []
+    real, done = R.process_ref, []
 
     def interrupted(ref, cfg):
         if len(done) == 2:
@@ -116,10 +116,10 @@ def test_an_interrupted_build_resumes_and_leftover_temp_files_go(root, tmp_path,
         done.append(ref.video_id)
         return real(ref, cfg)
 
-    monkeypatch.setattr(B, "process_video_cached", interrupted)
+    monkeypatch.setattr(R, "process_ref", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build(root, out)
-    monkeypatch.setattr(B, "process_video_cached", real)
+    monkeypatch.setattr(R, "process_ref", real)
     stale = out / "AcademicVideoPoint" / "mot" / ".train-00000-of-00001.parquet.tmp"
     stale.parent.mkdir(parents=True, exist_ok=True)
     stale.write_text("half a shard")
@@ -159,19 +159,19 @@ def test_rows_stream_from_per_video_parts_and_shards_do_not_depend_on_completion
     """Each video's rows are written to sorted Parquet parts as it finishes; the build keeps only
     their counts, and shards are streamed from the parts in id order, so videos finishing in
     another order (as with several workers) give byte-identical shards."""
-    from concurrent.futures import ThreadPoolExecutor
+    from pipeline.build import LocalRunner
 
-    def reversed_in_threads(fn, refs, cfg):
-        with ThreadPoolExecutor(2) as pool:
-            yield from pool.map(lambda ref: fn(ref, cfg), list(reversed(refs)))
+    class Reversed(LocalRunner):  # two threads over the videos in reverse order
+        def map(self, groups, cfg):
+            return super().map(list(reversed(groups)), cfg)
 
     a, b = tmp_path / "a", tmp_path / "b"
     cfg = demo_config(root, a, sources=[{"name": s, "root": str(root / s)} for s in ("mot", "lasot")],
                       videos="skip", max_shard_rows=1)
     run_build(cfg, echo=lambda s: None)
     cfg_b = demo_config(root, b, sources=[{"name": s, "root": str(root / s)} for s in ("mot", "lasot")],
-                        videos="skip", max_shard_rows=1)
-    run_build(cfg_b, map_videos=reversed_in_threads, echo=lambda s: None)
+                        videos="skip", max_shard_rows=1, workers=2)
+    run_build(cfg_b, Reversed(), echo=lambda s: None)
     first = {os.path.relpath(p, a): sha256_file(p) for p in shard_paths(a)}
     assert len(first) > 4  # one row per shard: several shards per dataset and source
     assert {os.path.relpath(p, b): sha256_file(p) for p in shard_paths(b)} == first
@@ -186,12 +186,13 @@ def test_rejects_tracks_and_masks_stream_from_parts_and_a_build_keeps_only_count
     with the same rows as the videos produced (the MOT sample drops a track, ignores another, and
     rejects a video)."""
     from pipeline.build import discover
-    from pipeline.stages.process import process_video, process_video_cached
+    from pipeline.build.runner import converter_for, process_ref, tasks_of
+    from pipeline.build.video import process_video
 
     cfg = demo_config(root, tmp_path / "o", sources=[{"name": "mot", "root": str(root / "mot")}], videos="skip")
     refs = discover(cfg)
-    fresh = [process_video(ref, cfg) for ref in refs]
-    kept = [process_video_cached(ref, cfg) for ref in refs]
+    fresh = [process_video(ref, cfg, converter_for(ref, cfg), tasks_of(ref.source)) for ref in refs]
+    kept = [process_ref(ref, cfg) for ref in refs]
     for f, k in zip(fresh, kept):
         assert k.tracks == [] and k.masks == [] and all(x.level == "video" for x in k.rejects)
         assert k.reject_counts() == f.reject_counts() and k.track_counts() == f.track_counts()

@@ -129,7 +129,7 @@ def test_progress_bar_on_a_terminal_lines_off_it_nothing_when_quiet(sample_dir, 
     assert "Built into" in quiet.stdout  # the summary is not progress
 
 
-FAILING_BUILD = ("import sys; from pipeline import build as B; from pipeline.errors import ConfigError\n"
+FAILING_BUILD = ("import sys; from pipeline.build import run as B; from pipeline.errors import ConfigError\n"
                  "def boom(cfg, results): raise ConfigError('out/AcademicVideoPoint: disk quota exceeded')\n"
                  "B.write_outputs = boom\n"
                  "from flows.cli import main; sys.exit(main())")
@@ -148,7 +148,7 @@ def test_progress_error_inside_the_prefect_flow_is_one_line_without_traceback(sa
 
 
 def test_progress_unexpected_error_is_one_line_unless_debug(tmp_path):
-    bad = ("import sys; from pipeline import build as B\n"
+    bad = ("import sys; from pipeline.build import run as B\n"
            "def boom(cfg): raise KeyError('frames')\n"
            "B.preflight = boom\n"
            "from flows.cli import main; sys.exit(main())")

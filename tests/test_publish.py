@@ -64,7 +64,7 @@ def test_publish_card_configs_cover_every_shard_once_and_load_offline(built):
 
     import datasets
 
-    from pipeline.ops.card import configs_by_split
+    from pipeline.quality.files import configs_by_split
 
     cfg, _ = built
     manifest = json.loads(open(os.path.join(cfg.out, "build_manifest.json")).read())

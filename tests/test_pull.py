@@ -193,7 +193,7 @@ def test_pull_true_in_a_build_config_downloads_before_building(tmp_path, sample_
     and the build then converts what it unpacked."""
     import shutil
 
-    import pipeline.build as B
+    import pipeline.build.run as B
     from pipeline.config import config_from_dict
 
     served = tmp_path / "served"

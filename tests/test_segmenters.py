@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pipeline.sample_eval import segmenter_quality
+from pipeline.sample.segmenter_quality import segmenter_quality
 from pipeline.stages import masks as M
 from pipeline.stages.segmenters import SegmentRequest, get_segmenter
 from pipeline.stages.segmenters.base import SegmenterSettings

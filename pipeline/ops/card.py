@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections import defaultdict
 
 import yaml
 
@@ -181,18 +180,3 @@ def write_card(out: str, manifest: dict) -> str:
         f.write(card_text(manifest, out))
     os.replace(tmp, path)
     return path
-
-
-def configs_by_split(out: str) -> dict[str, dict[str, list[str]]]:
-    """{config: {split: [shard paths]}} from the card's own globs expanded on disk (what a reader gets)."""
-    import glob
-
-    from huggingface_hub import DatasetCard
-
-    card = DatasetCard.load(os.path.join(out, "README.md"))
-    found: dict[str, dict[str, list[str]]] = defaultdict(dict)
-    for c in card.data.to_dict().get("configs") or []:
-        for df in c["data_files"]:
-            found[c["config_name"]][df["split"]] = sorted(
-                os.path.relpath(p, out) for p in glob.glob(os.path.join(out, df["path"])))
-    return dict(found)

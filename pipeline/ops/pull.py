@@ -291,3 +291,19 @@ def _progress(show: bool):
 def free_space_ok(to: str, need: int | None) -> bool:
     """Whether `to` has room for `need` bytes (unknown sizes pass)."""
     return need is None or shutil.disk_usage(os.path.dirname(os.path.abspath(to)) or ".").free > need
+
+
+def pull_command(source: str, to: str, force: bool = False, quiet: bool = False) -> int:
+    """`vgdata pull`: 0 when everything is in place; 3 when a licence-gated source still needs the user."""
+    from converters import load_manifest
+
+    report = pull(source, to, load_manifest(source), force=force, show_progress=False if quiet else None)
+    for label, items in (("downloaded", report.downloaded), ("already complete", report.skipped),
+                         ("extracted", report.extracted)):
+        if items:
+            print(f"{label}: {', '.join(items)}")
+    if report.missing_manual:
+        print(f"still missing under {to}: {', '.join(report.missing_manual)}")
+        return 3
+    print(f"{source}: ready in {to} (use it as --root)")
+    return 0

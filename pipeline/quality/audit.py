@@ -205,8 +205,8 @@ def audit(out: str, overrides: dict[str, str] | None = None, echo=print, check_f
     """Audit the build in `out`; `overrides` maps a source name to a root to read instead of the
     manifest's. `check_files=False` leaves out the shard hashes and counts (`check_build`) for a
     caller that has just run it (publish)."""
-    from pipeline.ops.publish import check_build
     from pipeline.progress import progress
+    from pipeline.quality.files import check_build
 
     manifest = read_manifest(out)
     report = AuditReport()
@@ -278,3 +278,16 @@ def parse_overrides(pairs: list[tuple[str, str]]) -> dict[str, str]:
             raise VgdataError(f"--root {root}: not a folder")
         out[name] = root
     return out
+
+
+def audit_command(out: str, overrides: dict[str, str] | None = None) -> int:
+    """`vgdata audit`: the table and each violation; 0 when every row is checked and agrees, else 1."""
+    from rich.console import Console
+
+    report = audit(out, overrides)
+    table, lines = format_report(report)
+    Console(width=120).print(table)
+    for line in report.skipped + lines:
+        print(line)
+    print(f"audit of {out}: " + ("every row checked, no violation" if report.ok else f"{len(report.violations)} violations"))
+    return 0 if report.ok else 1

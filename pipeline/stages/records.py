@@ -18,7 +18,7 @@ a time, turning each object's pixels into an RLE (a video's masks are never all 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 Box = tuple[float, float, float, float]
@@ -159,3 +159,28 @@ class VideoRecord:
     def kind(self) -> Kind:
         kinds = {o.kind for o in self.objects}
         return "box" if "box" in kinds else "mask"
+
+
+Level = Literal["video", "track", "frame", "row"]
+
+
+@dataclass(frozen=True)
+class Reject:
+    """What a stage dropped and why, as the rejects table (`OUT/rejects.parquet`) lists it. `level`
+    says how much was lost: a whole video, a track, one frame of a track (or one source row), or an
+    output row."""
+
+    source: str
+    split: str
+    video_id: str
+    level: Level
+    stage: str
+    reason: str
+    detail: str = ""
+    object_id: str | None = None
+    frame: int | None = None
+    file: str | None = None
+    line: int | None = None  # line in `file`, for text sources
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -33,12 +33,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipeline.errors import SourceError
-from pipeline.outputs.rejects import Reject
 from pipeline.stages import masks as M
 from pipeline.stages import molmo_text as T
 from pipeline.stages import points as P
 from pipeline.stages import questions as Q
-from pipeline.stages.records import TrackedObject, VideoRecord
+from pipeline.stages.records import Reject, TrackedObject, VideoRecord
 from pipeline.stages.sampling import SampledFrame
 
 POINT_DATASET, TRACK_DATASET = "AcademicVideoPoint", "AcademicVideoTrack"

@@ -308,6 +308,14 @@ def write_sample(out: str, force: bool = False) -> dict[str, str]:
     return roots
 
 
+def sample_command(out: str, force: bool = False) -> int:
+    """`vgdata sample DIR`: write it and say where each source's root and the true masks are."""
+    for name, root in write_sample(out, force=force).items():
+        print(f"{name}: {root}")
+    print(f"true masks: {os.path.join(out, '_truth')}")
+    return 0
+
+
 def load_truth(out: str, source: str, video: str) -> dict[int, dict[str, dict]]:
     with open(os.path.join(out, "_truth", source, f"{video}.json")) as f:
         data = json.load(f)["frames"]

@@ -1,4 +1,7 @@
-"""One video through the stages: convert -> sample -> (segment -> filter) -> points -> rows -> videos.
+"""One video's job: convert -> sample -> (segment -> filter) -> points -> rows -> videos, cached.
+
+The job is given its converter (and the tasks its source's rows serve) by the build: no stage looks
+a source up by name.
 
 `process_video` never raises for a problem with one video: bad input (`SourceError`), a rate the
 annotation cannot serve (`SamplingError`), and any other failure (a library error on a garbage
@@ -23,19 +26,18 @@ from dataclasses import asdict, dataclass, field, fields, replace
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from converters import get_converter, load_manifest
-from converters.base import VideoRef
+from converters.base import Converter, VideoRef
 from pipeline import __version__, checks
 from pipeline.config import BuildConfig
 from pipeline.errors import SamplingError, SourceError, TransientError
-from pipeline.outputs.rejects import REJECT_SCHEMA, Reject
+from pipeline.outputs.rejects import REJECT_SCHEMA
 from pipeline.outputs.schemas import MASK_SCHEMA, POINT_SCHEMA, TRACK_LOG_SCHEMA, TRACK_SCHEMA
 from pipeline.outputs.videos import VideoOutput, check_frames_available, grid_source_frames, write_videos
 from pipeline.stages import masks
 from pipeline.stages.frames import SampledFrames
 from pipeline.stages.masks import clip_box
 from pipeline.stages.png_masks import read_png_masks
-from pipeline.stages.records import FrameAnnotation, VideoRecord
+from pipeline.stages.records import FrameAnnotation, Reject, VideoRecord
 from pipeline.stages.rows import Layout, RowSettings, make_layout, object_tracks, point_rows, track_rows
 from pipeline.stages.sampling import sample_frames
 from pipeline.stages.segmenters import SegmentRequest, get_segmenter
@@ -133,11 +135,13 @@ class _Progress:
         self.result: VideoResult | None = None
 
 
-def process_video(ref: VideoRef, cfg: BuildConfig) -> VideoResult:
+def process_video(ref: VideoRef, cfg: BuildConfig, converter: Converter, tasks: tuple[str, ...]) -> VideoResult:
+    """`ref` read by `converter`, through every stage, into the rows of `tasks` (a source's
+    manifest `tasks`)."""
     t0 = time.perf_counter()
     progress = _Progress()
     try:
-        result = _process(ref, cfg, progress)
+        result = _process(ref, cfg, converter, tasks, progress)
     except TransientError:
         raise
     except SourceError as e:
@@ -170,8 +174,9 @@ def check_record(record: VideoRecord, ref: VideoRef) -> None:
             raise SourceError(ref.location, f"annotated frame {f} outside 0..{v.n_frames - 1}")
 
 
-def _process(ref: VideoRef, cfg: BuildConfig, progress: _Progress) -> VideoResult:
-    record = get_converter(ref.source, **dict(ref.options)).load(ref)
+def _process(ref: VideoRef, cfg: BuildConfig, converter: Converter, tasks: tuple[str, ...],
+             progress: _Progress) -> VideoResult:
+    record = converter.load(ref)
     check_record(record, ref)
     v = record.video
     res = progress.result = VideoResult(v.source, v.split, v.video_id, ok=False, n_objects=len(record.objects))
@@ -211,7 +216,6 @@ def _process(ref: VideoRef, cfg: BuildConfig, progress: _Progress) -> VideoResul
                                "reprompts": 0, "label": o.category, "status": "kept"})
 
     progress.stage = "rows"
-    tasks = tuple(load_manifest(ref.source).get("tasks") or ())
     settings = RowSettings(sampling_fps=cfg.sampling_fps, seed=cfg.seed, max_clip_seconds=cfg.max_clip_seconds,
                            max_track_seconds=cfg.track_clip_seconds, tasks=tasks)
     layout = make_layout(record, sampled, settings)
@@ -347,23 +351,18 @@ def _leave_out_unseen(record: VideoRecord, boxes: dict[str, dict[int, tuple]], r
 
 # -- resumable work -------------------------------------------------------------------------------
 
-def _file_stamp(path: str) -> list:
-    try:
-        st = os.stat(path)
-        return [path, st.st_size, st.st_mtime_ns]
-    except OSError:
-        return [path, None, None]
-
-
 CACHE_IGNORES = ("out", "sources", "workers", "videos_per_task", "resume", "max_shard_rows", "max_shard_bytes", "row_group_bytes",
                  "hash_frames")
 
 
-def cache_key(ref: VideoRef, cfg: BuildConfig) -> str:
+def cache_key(ref: VideoRef, cfg: BuildConfig, fingerprint: list, tasks: tuple[str, ...]) -> str:
+    """What a video's result depends on: the code version, the ref, its inputs' `fingerprint`
+    (the converter's: the files' size and mtime, or the digest of the video's own entries of a
+    split-wide file), the settings and the tasks."""
     settings = cfg.to_dict()
     for k in CACHE_IGNORES:
         settings.pop(k)
-    payload = {"v": __version__, "ref": asdict(ref), "files": [_file_stamp(f) for f in ref.files], "cfg": settings}
+    payload = {"v": __version__, "ref": asdict(ref), "files": fingerprint, "cfg": settings, "tasks": list(tasks)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -456,16 +455,19 @@ def _load_cached(path: str, key: str, cfg: BuildConfig) -> VideoResult | None:
     return _stripped(res, parts)
 
 
-def process_video_cached(ref: VideoRef, cfg: BuildConfig) -> VideoResult:
+def process_video_cached(ref: VideoRef, cfg: BuildConfig, converter: Converter, tasks: tuple[str, ...]) -> VideoResult:
     """`process_video`, resumable: its rows go to Parquet parts under OUT/.work and the returned
     result holds only their counts, so a build keeps no rows in memory."""
     path = work_path(cfg, ref)
-    key = cache_key(ref, cfg)
+    try:
+        key = cache_key(ref, cfg, converter.fingerprint(ref), tasks)
+    except SourceError as e:  # the inputs cannot even be identified: the video is rejected, not cached
+        return _reject_video(ref, "convert", "bad source file", e.problem, e.path)
     if cfg.resume and os.path.exists(path):
         res = _load_cached(path, key, cfg)
         if res is not None:
             return res
-    res = process_video(ref, cfg)
+    res = process_video(ref, cfg, converter, tasks)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     res = _stripped(res, _write_parts(path, res))
     saved_parts = {attr: {k: v for k, v in part.items() if k != "path"} for attr, part in res.parts.items()}

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from converters import get_converter
-from pipeline.sample_data import load_truth, mot_scenes
+from pipeline.build.video import sampled_boxes
+from pipeline.sample.data import load_truth, mot_scenes
 from pipeline.stages import masks as M
 from pipeline.stages.frames import read_frames
-from pipeline.stages.process import sampled_boxes
 from pipeline.stages.sampling import sample_frames
 from pipeline.stages.segmenters import SegmentRequest, get_segmenter
 from pipeline.stages.segmenters.base import SegmenterSettings
