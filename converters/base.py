@@ -23,10 +23,13 @@ import re
 import statistics
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Callable
 
 from pipeline import checks
 from pipeline.errors import ConfigError, SourceError
 from pipeline.stages.records import Kind, VideoRecord
+
+from .split_index import IndexWriter, SplitIndex, open_index
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,13 @@ class Converter(ABC):
     @abstractmethod
     def load(self, ref: VideoRef) -> VideoRecord:
         """One video's canonical record."""
+
+    def split_index(self, path: str, root: str | None, kind: str,
+                    fill: Callable[[str, IndexWriter], None]) -> SplitIndex:
+        """`path`, a split-wide annotation file inside `root`, indexed per video (`split_index.py`):
+        streamed once into `self.index_dir`, read back one video at a time."""
+        source_path(path, root)
+        return open_index(path, kind, fill, self.index_dir)
 
     def fingerprint(self, ref: VideoRef) -> list:
         """What identifies `ref`'s inputs for the build's cache (a change recomputes the video): by
@@ -177,9 +187,9 @@ def once_per_file(maxsize: int = 2):
 
 
 @once_per_file()
-def read_big_json(path: str, root: str | None = None):
-    """A split-wide annotation file (MeViS `mask_dict.json`, OVIS `annotations_train.json`), parsed
-    once per process and shared by every video of the split."""
+def read_shared_json(path: str, root: str | None = None):
+    """A small JSON every video of a split reads (VIPSeg's category list), parsed once per process.
+    A split-wide annotation file is never read whole: see `Converter.split_index`."""
     return read_json(path, root)
 
 

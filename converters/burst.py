@@ -14,7 +14,9 @@ one question over its tracks; a category the sequence lists as not exhaustively 
 track rows but no count.
 
 Frames: `<root>/frames/<split>/<dataset>/<seq_name>/<path>`; annotations
-`<root>/annotations/<split>/all_classes.json` (or `<root>/<split>/all_classes.json`).
+`<root>/annotations/<split>/all_classes.json` (or `<root>/<split>/all_classes.json`). The
+annotation file is split-wide: it is indexed once per build (`split_index.py`, a row per sequence,
+the categories as a note), and a sequence reads only its own row.
 """
 
 from __future__ import annotations
@@ -26,30 +28,26 @@ from pipeline.errors import SourceError
 from pipeline.stages import masks as M
 from pipeline.stages.records import FrameAnnotation, Query, TrackedObject, Video, VideoRecord
 
-from .base import (
-    Converter,
-    VideoRef,
-    category_names,
-    check,
-    once_per_file,
-    read_big_json,
-    require_dir,
-)
+from .base import Converter, VideoRef, category_names, check, require_dir
+from .split_index import IndexWriter, stream_items, top_level
+
+SHAPE = "expected an object with a \"sequences\" list"
 
 
-@once_per_file()
-def index(path: str, root: str | None = None) -> tuple[dict, dict]:
-    """(`<dataset>/<seq_name>` -> sequence, category id -> name) of one annotation file."""
-    data = read_big_json(path, root)
-    if not isinstance(data, dict) or not isinstance(data.get("sequences"), list):
-        raise SourceError(path, "expected an object with a \"sequences\" list")
-    cats = category_names(data.get("categories"))
-    seqs = {}
-    for i, s in enumerate(data["sequences"]):
+def split_sequences(path: str, writer: IndexWriter) -> None:
+    """One row per sequence, keyed `<dataset>/<seq_name>`; the categories as the note
+    "categories" ([id, name] pairs)."""
+    if top_level(path) != "map":
+        raise SourceError(path, SHAPE)
+    found = 0
+    for i, s in enumerate(stream_items(path, "sequences.item")):
         if not isinstance(s, dict) or not isinstance(s.get("seq_name"), str) or not isinstance(s.get("dataset"), str):
             raise SourceError(path, f"sequences[{i}] has no dataset or seq_name")
-        seqs[f"{s['dataset']}/{s['seq_name']}"] = s
-    return seqs, cats
+        writer.put(f"{s['dataset']}/{s['seq_name']}", "sequence", s)
+        found += 1
+    if not found:
+        raise SourceError(path, SHAPE + " (no sequences in it)")
+    writer.note("categories", list(category_names(stream_items(path, "categories.item")).items()))
 
 
 class BurstConverter(Converter):
@@ -64,10 +62,17 @@ class BurstConverter(Converter):
                 return path
         raise SourceError(os.path.join(root, "annotations", split, name), f"BURST split {split!r} not found")
 
+    def index(self, path: str, root: str):
+        return self.split_index(path, root, "burst", split_sequences)
+
+    def fingerprint(self, ref: VideoRef) -> list:
+        """The sequence's own row and the category list, not the file's mtime."""
+        return [self.index(ref.files[0], ref.root).digest(ref.video_id, notes=("categories",))]
+
     def discover(self, root: str, split: str) -> list[VideoRef]:
         require_dir(root, "BURST root")
         path = self.annotation_file(root, split)
-        seqs, _ = index(path, root)
+        seqs = self.index(path, root).keys("sequence")
         refs = []
         for key in sorted(seqs):
             check(path, checks.relative_path, key, "sequence")
@@ -76,8 +81,9 @@ class BurstConverter(Converter):
 
     def load(self, ref: VideoRef) -> VideoRecord:
         (path,) = ref.files
-        seqs, cats = index(path, ref.root)
-        s = seqs.get(ref.video_id)
+        index = self.index(path, ref.root)
+        s = index.last(ref.video_id, "sequence")
+        cats = dict(index.note("categories", []))
         if s is None:
             raise SourceError(path, f"sequence {ref.video_id!r} is not in the file")
         where = f"sequence {ref.video_id!r}"

@@ -8,7 +8,9 @@ really is spelt with a colon; older files may say `name`), `annotations` `{id, i
 ordered by `frame_index`; its annotation rate is the frame rate over the usual gap between them.
 Each category (swimmer, swimmer with life jacket, boat, ...) is one query; a category named
 "ignored" is an ignore region (never a track, in the rejects table); an annotation without a
-`track_id` is left out with the reason. The JSON is parsed once per process and shared.
+`track_id` is left out with the reason. The JSON is split-wide: it is indexed once per build
+(`split_index.py`: a row per image and per annotation under its video's name, the categories as a
+note), and a video reads only its own rows.
 """
 
 from __future__ import annotations
@@ -22,35 +24,35 @@ from pipeline.errors import SourceError
 from pipeline.stages.masks import clip_box
 from pipeline.stages.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
 
-from .base import Converter, VideoRef, annotation_rate, category_names, check, once_per_file, read_json, require_dir
+from .base import Converter, VideoRef, annotation_rate, category_names, check, require_dir
+from .split_index import IndexWriter, stream_items, top_level
 
 IGNORED = {"ignored", "ignore"}
 
 
-@once_per_file()
-def read_index(path: str, root: str | None = None) -> dict:
-    """{video key: {"images": [...], "annotations": [...]}, "_categories": {...}} of a split's JSON."""
-    data = read_json(path, root)
-    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
+def split_coco_tracking(path: str, writer: IndexWriter) -> None:
+    """Rows "image" and "annotation" keyed by their video's name; the categories as the note
+    "categories" ([id, name] pairs). Streamed passes: videos (names), images, annotations,
+    categories. Held meanwhile: video id -> name and image id -> video name (small numbers)."""
+    if top_level(path) != "map":
         raise SourceError(path, "not a COCO tracking JSON (no images list)")
     names = {}
-    for v in data.get("videos") or []:
+    for v in stream_items(path, "videos.item"):
         if isinstance(v, dict) and "id" in v:
             raw = v.get("name:") or v.get("name") or f"video_{v['id']}"
             names[v["id"]] = os.path.splitext(os.path.basename(str(raw)))[0] or f"video_{v['id']}"
-    index: dict = defaultdict(lambda: {"images": [], "annotations": []})
     image_video = {}
-    for im in data["images"]:
+    for im in stream_items(path, "images.item"):
         if isinstance(im, dict) and "id" in im and "video_id" in im:
             key = names.get(im["video_id"], f"video_{im['video_id']}")
-            index[key]["images"].append(im)
+            writer.put(key, "image", im)
             image_video[im["id"]] = key
-    for a in data.get("annotations") or []:
+    if not image_video:
+        raise SourceError(path, "not a COCO tracking JSON (no images list)")
+    for a in stream_items(path, "annotations.item"):
         if isinstance(a, dict) and a.get("image_id") in image_video:
-            index[image_video[a["image_id"]]]["annotations"].append(a)
-    out = dict(index)
-    out["_categories"] = category_names(data.get("categories"))
-    return out
+            writer.put(image_video[a["image_id"]], "annotation", a)
+    writer.note("categories", list(category_names(stream_items(path, "categories.item")).items()))
 
 
 class SeaDronesSeeConverter(Converter):
@@ -67,20 +69,27 @@ class SeaDronesSeeConverter(Converter):
                 return path
         raise SourceError(os.path.join(root, "annotations", self.annotation.format(split=split)), "annotation JSON not found")
 
+    def index(self, path: str, root: str):
+        return self.split_index(path, root, "coco-tracking", split_coco_tracking)
+
+    def fingerprint(self, ref: VideoRef) -> list:
+        """The video's own images and annotations and the category list, not the file's mtime."""
+        return [self.index(ref.files[0], ref.root).digest(ref.video_id, notes=("categories",))]
+
     def discover(self, root: str, split: str) -> list[VideoRef]:
         path = self._json(root, split)
         images = os.path.join(root, "images", split)
         require_dir(images, f"{self.title} images")
-        return [self._ref(root, split, key, images, [path]) for key in sorted(read_index(path, root)) if key != "_categories"]
+        return [self._ref(root, split, key, images, [path]) for key in sorted(self.index(path, root).keys("image"))]
 
     def load(self, ref: VideoRef) -> VideoRecord:
         path = ref.files[0]
-        index = read_index(path, ref.root)
-        entry, names = index.get(ref.video_id), index["_categories"]
-        if not entry or not entry["images"]:
+        index = self.index(path, ref.root)
+        entry, names = index.get(ref.video_id), dict(index.note("categories", []))
+        if not entry.get("image"):
             raise SourceError(path, f"video {ref.video_id!r} has no images")
         by_number = {}
-        for im in entry["images"]:
+        for im in entry["image"]:
             number = im.get("frame_index")
             if not isinstance(number, int) or isinstance(number, bool) or number < 0:
                 raise SourceError(path, f"image {im.get('id')}: frame_index {number!r} is not a whole number >= 0")
@@ -97,7 +106,7 @@ class SeaDronesSeeConverter(Converter):
         tracks: dict[str, dict[int, tuple | None]] = defaultdict(dict)
         category: dict[str, str] = {}
         dropped = []
-        for a in entry["annotations"]:
+        for a in entry.get("annotation", []):
             cat = names.get(a.get("category_id"), str(a.get("category_id")))
             if a.get("track_id") is None:
                 dropped.append(Dropped("annotation without track_id", f"annotation {a.get('id')}: left out", None,

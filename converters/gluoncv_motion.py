@@ -10,7 +10,8 @@ Sample metadata: `fps`, `number_of_frames`, `resolution {width, height}`, and `d
 `blob.frame_idx`, else `round(time / 1000 * fps)` (gluon-cv's rule). Entities without an id or a box
 are not track boxes and are skipped. PersonPath22 annotates key frames at 5 fps; every annotated
 person is a "person" (its own word), and the `visible` file's boxes are the visible part
-(`--option annotation=amodal` reads `anno_amodal_2022.json`).
+(`--option annotation=amodal` reads `anno_amodal_2022.json`). The annotation file is split-wide:
+it is indexed once per build (`split_index.py`, a row per sample), and a video reads only its own.
 """
 
 from __future__ import annotations
@@ -24,9 +25,30 @@ from pipeline.errors import SourceError
 from pipeline.stages.masks import clip_box
 from pipeline.stages.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
 
-from .base import Converter, VideoRef, check, read_big_json, read_json, require_dir, source_path
+from .base import Converter, VideoRef, check, read_json, require_dir, source_path, stat_stamp
+from .split_index import IndexWriter, stream_kvitems, top_level
 
 ANNO_DIR, DATA_DIR = "annotation", "raw_data"
+
+
+def split_samples(path: str, writer: IndexWriter) -> None:
+    """`{metadata, samples: {id: sample}}`: one row per sample."""
+    if top_level(path) != "map":
+        raise SourceError(path, "no samples {id: sample}")
+    found = 0
+    for sid, sample in stream_kvitems(path, "samples"):
+        writer.put(sid, "sample", sample)
+        found += 1
+    if not found:
+        raise SourceError(path, "no samples {id: sample}")
+
+
+def _sample_file(anno: str, sample_id: str, sample: dict) -> str | None:
+    """Where a sample's entities are when they are not in the annotation file itself."""
+    if sample.get("entities") is not None or not sample.get("sample_file"):
+        return None
+    name = sample_id + ".json" if sample["sample_file"] is True else sample["sample_file"]
+    return os.path.join(os.path.splitext(anno)[0], check(anno, checks.relative_path, name, "sample_file"))
 
 
 class PersonPath22Converter(Converter):
@@ -47,10 +69,7 @@ class PersonPath22Converter(Converter):
     def discover(self, root: str, split: str) -> list[VideoRef]:
         require_dir(os.path.join(root, ANNO_DIR), f"{self.title} annotation")
         anno = self._anno(root)
-        samples = read_big_json(anno, root).get("samples")
-        if not isinstance(samples, dict):
-            raise SourceError(anno, "no samples {id: sample}")
-        ids = sorted(samples)
+        ids = sorted(self.index(anno, root).keys("sample"))
         splits_path = os.path.join(root, ANNO_DIR, "splits.json")
         if os.path.exists(splits_path):
             splits = read_json(splits_path, root)
@@ -60,17 +79,25 @@ class PersonPath22Converter(Converter):
             ids = [i for i in ids if i in wanted]
         return [self._ref(root, split, sid, os.path.join(root, DATA_DIR), [anno]) for sid in ids]
 
+    def index(self, path: str, root: str):
+        return self.split_index(path, root, "gluoncv-samples", split_samples)
+
+    def fingerprint(self, ref: VideoRef) -> list:
+        """The sample's own row (and its `sample_file`'s size and mtime), not the whole file's mtime."""
+        index = self.index(ref.files[0], ref.root)
+        sample = index.last(ref.video_id, "sample")
+        side = _sample_file(ref.files[0], ref.video_id, sample) if isinstance(sample, dict) else None
+        return [index.digest(ref.video_id)] + ([stat_stamp(side)] if side else [])
+
     def load(self, ref: VideoRef) -> VideoRecord:
         anno = ref.files[0]
-        sample = read_big_json(anno, ref.root)["samples"].get(ref.video_id)
+        sample = self.index(anno, ref.root).last(ref.video_id, "sample")
         if not isinstance(sample, dict):
             raise SourceError(anno, f"sample {ref.video_id!r} is not an object")
         meta = sample.get("metadata") or {}
         entities = sample.get("entities")
-        where = anno
-        if entities is None and sample.get("sample_file"):
-            name = ref.video_id + ".json" if sample["sample_file"] is True else sample["sample_file"]
-            where = os.path.join(os.path.splitext(anno)[0], check(anno, checks.relative_path, name, "sample_file"))
+        where = _sample_file(anno, ref.video_id, sample) or anno
+        if where != anno:
             part = read_json(where, ref.root)
             entities = part.get("entities") if isinstance(part, dict) else None
         if not isinstance(entities, list):

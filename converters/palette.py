@@ -35,12 +35,13 @@ from .base import (
     check,
     image_size,
     once_per_file,
-    read_big_json,
     read_bytes,
+    read_shared_json,
+    stat_stamp,
     read_text,
     require_dir,
 )
-from .refvos import clean_queries, meta_videos
+from .refvos import clean_queries, meta_videos, video_entry
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 
@@ -73,6 +74,15 @@ class PaletteConverter(Converter):
     def side_files(self, root: str, split: str) -> list[str]:
         """Metadata files every video of the split reads (cache keys)."""
         return []
+
+    # `{"videos": {video: ...}}` side files (Ref-YouTube-VOS, LVOS) are indexed per video: a video's
+    # cache key is its own entry's digest there, not the file's mtime.
+    videos_side_files = False
+
+    def fingerprint(self, ref: VideoRef) -> list:
+        if not self.videos_side_files:
+            return super().fingerprint(ref)
+        return [stat_stamp(ref.files[0])] + [meta_videos(self, f, ref.root).digest(ref.video_id) for f in ref.files[1:]]
 
     def objects(self, ref: VideoRef) -> list[TrackedObject]:
         """Objects the metadata declares (with their categories); others are found in the PNGs."""
@@ -164,13 +174,13 @@ class LvosConverter(PaletteConverter):
         return [p for p in (self._side(root, split, f"{split}_meta.json"),
                             self._side(root, split, f"{split}_expression_meta.json")) if p]
 
+    videos_side_files = True
+
     def _entry(self, ref: VideoRef, suffix: str) -> tuple[str | None, dict]:
         path = next((f for f in ref.files[1:] if f.endswith(suffix)), None)
         if path is None:
             return None, {}
-        videos = meta_videos(path, ref.root)
-        entry = videos.get(ref.video_id) or {}
-        objects = entry.get("objects") if isinstance(entry, dict) else None
+        objects = video_entry(self, path, ref.root, ref.video_id).get("objects")
         return path, objects if isinstance(objects, dict) else {}
 
     def objects(self, ref):
@@ -193,6 +203,7 @@ class RefYoutubeVosConverter(PaletteConverter):
     `<root>/meta_expressions/<split>/meta_expressions.json`."""
 
     name = "ref_youtube_vos"
+    videos_side_files = True
 
     def _meta_expressions(self, root, split):
         return os.path.join(root, "meta_expressions", split, "meta_expressions.json")
@@ -206,17 +217,17 @@ class RefYoutubeVosConverter(PaletteConverter):
         if not os.path.isdir(masks):
             raise SourceError(masks, f"split {split!r} has no public masks (no Annotations folder): its rows "
                               "cannot be built; convert the train split")
-        return sorted(meta_videos(expressions, root))
+        return sorted(meta_videos(self, expressions, root).keys())
 
     def objects(self, ref):
         meta = ref.files[2] if len(ref.files) > 2 else None
-        declared = meta_videos(meta, ref.root).get(ref.video_id, {}).get("objects", {}) if meta else {}
+        declared = video_entry(self, meta, ref.root, ref.video_id).get("objects", {}) if meta else {}
         return [palette_object(oid, (o or {}).get("category")) for oid, o in
                 sorted(declared.items(), key=lambda kv: (len(kv[0]), kv[0]))]
 
     def queries(self, ref, objects):
         path = ref.files[1]
-        entry = meta_videos(path, ref.root).get(ref.video_id) or {}
+        entry = video_entry(self, path, ref.root, ref.video_id)
         queries = []
         for eid, e in (entry.get("expressions") or {}).items():
             if not isinstance(e, dict) or not isinstance(e.get("exp"), str):
@@ -321,7 +332,7 @@ class VipsegConverter(PaletteConverter):
         """PNG category value -> name for thing classes: the JSON's ids are 0-based, the PNG's
         1-based (VIPSeg's create_panoptic_video_labels.py subtracts one)."""
         path = ref.files[1]
-        cats = read_big_json(path, ref.root)
+        cats = read_shared_json(path, ref.root)
         if not isinstance(cats, list):
             raise SourceError(path, "expected a list of categories")
         return tuple(sorted((int(c["id"]) + 1, str(c["name"])) for c in cats

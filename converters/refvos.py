@@ -7,7 +7,9 @@ MeViS (henghuiding/MeViS) and ReVOS (cilinyan/ReVOS-api) release a `meta_express
                                                  "type_id": 0|1|2 (ReVOS)}}}}}
 
 and a `mask_dict.json` mapping `str(anno_id)` to one COCO RLE (or null: absent) per frame of the
-video, aligned with its `frames`. One expression names a set of objects (its `anno_id` list), one
+video, aligned with its `frames`. Both are split-wide (a real `mask_dict.json` is GBs): each is
+indexed once per build (`split_index.py`: `meta_expressions` by video, `mask_dict` by anno_id) and a
+video reads only its entry and its objects' mask lists. One expression names a set of objects (its `anno_id` list), one
 object has many expressions; each expression becomes one `Query` over its objects.
 
 Dataset quirks are the subclasses' class attributes:
@@ -42,17 +44,41 @@ from pipeline.stages.records import (
     VideoRecord,
 )
 
-from .base import Converter, VideoRef, check, image_size, read_big_json, require_dir
+from .base import Converter, VideoRef, check, image_size, require_dir
+from .split_index import IndexWriter, SplitIndex, stream_kvitems, top_level
 
 REFERRING, REASONING, NO_TARGET = 0, 1, 2
+VIDEOS_SHAPE = "expected {\"videos\": {video: {...}}} at the top level"
 
 
-def meta_videos(path: str, root: str) -> dict:
-    data = read_big_json(path, root)
-    videos = data.get("videos") if isinstance(data, dict) else None
-    if not isinstance(videos, dict):
-        raise SourceError(path, "expected {\"videos\": {video: {...}}} at the top level")
-    return videos
+def split_videos(path: str, writer: IndexWriter) -> None:
+    """`{"videos": {video: entry}}` (meta_expressions.json, meta.json): one row per video."""
+    if top_level(path) != "map":
+        raise SourceError(path, VIDEOS_SHAPE)
+    found = 0
+    for vid, entry in stream_kvitems(path, "videos"):
+        writer.put(vid, "entry", entry)
+        found += 1
+    if not found:
+        raise SourceError(path, VIDEOS_SHAPE + " (no videos in it)")
+
+
+def split_by_key(path: str, writer: IndexWriter) -> None:
+    """A top-level object (mask_dict.json: anno_id -> per-frame masks): one row per key."""
+    if top_level(path) != "map":
+        raise SourceError(path, "expected an object mapping anno_id to per-frame masks")
+    for key, value in stream_kvitems(path, ""):
+        writer.put(key, "value", value)
+
+
+def meta_videos(conv: Converter, path: str, root: str) -> SplitIndex:
+    """A `{"videos": {...}}` file's index: `.keys()` the videos, `.last(video, "entry")` one entry."""
+    return conv.split_index(path, root, "videos", split_videos)
+
+
+def video_entry(conv: Converter, path: str, root: str, video_id: str) -> dict:
+    entry = meta_videos(conv, path, root).last(video_id, "entry")
+    return entry if isinstance(entry, dict) else {}
 
 
 def clean_queries(queries: list[Query], where: str) -> tuple[list[Query], list[Dropped]]:
@@ -108,15 +134,32 @@ class RefVosConverter(Converter):
         if split in self.no_mask_splits or not os.path.exists(masks):
             raise SourceError(masks, f"split {split!r} has no public masks (no mask_dict.json): its rows cannot be "
                               "built; convert a split with masks")
+        videos = meta_videos(self, meta, root).keys()
+        self.mask_index(masks, root)  # streamed now, once, not by the first video that asks
         refs = []
-        for vid in sorted(meta_videos(meta, root)):
+        for vid in sorted(videos):
             check(meta, checks.relative_path, vid, "video key")
             refs.append(self._ref(root, split, vid, os.path.join(frames_dir, vid), [meta, masks]))
         return refs
 
+    def mask_index(self, path: str, root: str) -> SplitIndex:
+        return self.split_index(path, root, "by-key", split_by_key)
+
+    def fingerprint(self, ref: VideoRef) -> list:
+        """The video's own entry and its objects' mask lists, not the files' mtimes: editing one
+        video's masks recomputes that video only."""
+        meta_path, masks_path = ref.files
+        meta, masks = meta_videos(self, meta_path, ref.root), self.mask_index(masks_path, ref.root)
+        expressions = video_entry(self, meta_path, ref.root, ref.video_id).get("expressions")
+        annos = set()
+        for e in (expressions.values() if isinstance(expressions, dict) else ()):
+            ids = e.get("anno_id") if isinstance(e, dict) else None
+            annos.update(str(a) for a in (ids if isinstance(ids, list) else [ids]) if a is not None)
+        return [meta.digest(ref.video_id), {a: masks.digest(a) for a in sorted(annos)}]
+
     def load(self, ref: VideoRef) -> VideoRecord:
         meta_path, masks_path = ref.files
-        entry = meta_videos(meta_path, ref.root).get(ref.video_id)
+        entry = meta_videos(self, meta_path, ref.root).last(ref.video_id, "entry")
         if not isinstance(entry, dict) or not isinstance(entry.get("frames"), list):
             raise SourceError(meta_path, f"video {ref.video_id!r}: no \"frames\" list")
         names = [str(n) for n in entry["frames"]]
@@ -126,13 +169,12 @@ class RefVosConverter(Converter):
             raise SourceError(meta_path, f"video {ref.video_id!r} has an empty frame list")
         check(meta_path, checks.frame_count, len(names), f"video {ref.video_id!r} frame count")
         queries, objects_of, dropped = self.queries(meta_path, ref.video_id, entry.get("expressions"))
-        mask_dict = read_big_json(masks_path, ref.root)
-        if not isinstance(mask_dict, dict):
-            raise SourceError(masks_path, "expected an object mapping anno_id to per-frame masks")
-        width, height = self.frame_size(ref, names, [mask_dict.get(a) for a in objects_of])
+        index = self.mask_index(masks_path, ref.root)
+        mask_lists = {a: index.last(a, "value") for a in objects_of}
+        width, height = self.frame_size(ref, names, list(mask_lists.values()))
         objects = []
         for anno_id, number in objects_of.items():
-            per_frame = mask_dict.get(anno_id)
+            per_frame = mask_lists[anno_id]
             if not isinstance(per_frame, list):
                 raise SourceError(masks_path, f"no mask list for anno_id {anno_id} (video {ref.video_id!r})")
             if len(per_frame) != len(names):

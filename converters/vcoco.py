@@ -7,6 +7,10 @@ uncompressed RLE, a list), a polygon list, or null (the object is absent on that
 listed frame is annotated. Each annotation is one object (`obj_id` = its `id`), and each category
 of a video is one question over all its objects.
 
+The JSON is split-wide (OVIS's and LV-VIS's run to GBs): it is indexed once per build
+(`split_index.py`: a row per video and per annotation under the video's folder name, the category
+list as a note), and a video reads only its own rows.
+
 Quirks, per dataset (subclass attributes): where the JSON and the frames are, the frame rate of the
 listed frames (not in the file: `frame_fps`), OVIS `areas` being box areas (never read: visibility
 is the mask's own area), LV-VIS Windows back-slashes in `file_names` and training labels that are
@@ -30,43 +34,39 @@ from pipeline.stages.records import (
     category_queries,
 )
 
-from .base import (
-    Converter,
-    VideoRef,
-    category_names,
-    check,
-    once_per_file,
-    read_big_json,
-    require_dir,
-)
+from .base import Converter, VideoRef, category_names, check, require_dir
+from .split_index import IndexWriter, stream_items, top_level
 
 
-@once_per_file()
-def index(path: str, root: str | None = None) -> tuple[dict, dict, dict]:
-    """(video key -> video, video id -> annotations, category id -> name) of one JSON."""
-    data = read_big_json(path, root)
-    if not isinstance(data, dict) or not isinstance(data.get("videos"), list):
+def split_video_coco(path: str, writer: IndexWriter) -> None:
+    """One row per video ("video") and per annotation ("annotation"), keyed by the video's folder
+    name; the categories as the note "categories" ([id, name] pairs). Three streamed passes (videos,
+    annotations, categories): the file may list them in any order."""
+    if top_level(path) != "map":
         raise SourceError(path, "expected a video-COCO object with a \"videos\" list")
-    anns = data.get("annotations")
-    if anns is None:
-        raise SourceError(path, "has no \"annotations\": this split's masks are not public")
-    if not isinstance(anns, list):
-        raise SourceError(path, "\"annotations\" is not a list")
-    cats = category_names(data.get("categories"))
-    by_video: dict = {}
-    for i, a in enumerate(anns):
-        if not isinstance(a, dict) or "video_id" not in a:
-            raise SourceError(path, f"annotations[{i}] has no video_id")
-        by_video.setdefault(a["video_id"], []).append(a)
-    videos = {}
-    for i, v in enumerate(data["videos"]):
+    key_of: dict = {}
+    used: set[str] = set()
+    for i, v in enumerate(stream_items(path, "videos.item")):
         if not isinstance(v, dict) or "id" not in v or not isinstance(v.get("file_names"), list) or not v["file_names"]:
             raise SourceError(path, f"videos[{i}] has no id or no file_names")
         key = video_key(v)
-        if key in videos:  # two videos in one folder: fall back to ids
+        if key in used:  # two videos in one folder: fall back to ids
             key = str(v["id"])
-        videos[key] = v
-    return videos, by_video, cats
+        used.add(key)
+        key_of[v["id"]] = key
+        writer.put(key, "video", v)
+    if not key_of:
+        raise SourceError(path, "expected a video-COCO object with a \"videos\" list")
+    found = 0
+    for i, a in enumerate(stream_items(path, "annotations.item")):
+        if not isinstance(a, dict) or "video_id" not in a:
+            raise SourceError(path, f"annotations[{i}] has no video_id")
+        found += 1
+        if a["video_id"] in key_of:
+            writer.put(key_of[a["video_id"]], "annotation", a)
+    if not found:
+        raise SourceError(path, "has no \"annotations\" (or none in it): this split's masks are not public")
+    writer.note("categories", list(category_names(stream_items(path, "categories.item")).items()))
 
 
 def normalise_name(name) -> str:
@@ -90,10 +90,17 @@ class VideoCocoConverter(Converter):
     def frames_root(self, root: str, split: str) -> str:
         raise NotImplementedError
 
+    def index(self, path: str, root: str):
+        return self.split_index(path, root, "video-coco", split_video_coco)
+
+    def fingerprint(self, ref: VideoRef) -> list:
+        """The video's own rows and the category list, not the file's mtime."""
+        return [self.index(ref.files[0], ref.root).digest(ref.video_id, notes=("categories",))]
+
     def discover(self, root: str, split: str) -> list[VideoRef]:
         require_dir(root, f"{self.name} root")
         path = self.annotation_file(root, split)
-        videos, _, _ = index(path, root)
+        videos = self.index(path, root).keys("video")
         frames = self.frames_root(root, split)
         refs = []
         for key in sorted(videos):
@@ -103,15 +110,17 @@ class VideoCocoConverter(Converter):
 
     def load(self, ref: VideoRef) -> VideoRecord:
         (path,) = ref.files
-        videos, by_video, cats = index(path, ref.root)
-        v = videos.get(ref.video_id)
-        if v is None:
+        index = self.index(path, ref.root)
+        rows = index.get(ref.video_id)
+        if not rows.get("video"):
             raise SourceError(path, f"video {ref.video_id!r} is not in the file")
+        v = rows["video"][-1]
+        cats = dict(index.note("categories", []))
         names = [normalise_name(n) for n in v["file_names"]]
         width, height = check(path, checks.frame_size, v.get("width"), v.get("height"), f"video {ref.video_id!r}")
         n = check(path, checks.frame_count, len(names), f"video {ref.video_id!r} frame count")
         objects, dropped = [], []
-        for a in sorted(by_video.get(v["id"], []), key=lambda a: str(a.get("id"))):
+        for a in sorted(rows.get("annotation", []), key=lambda a: str(a.get("id"))):
             aid = a.get("id")
             where = f"video {ref.video_id!r}, annotation {aid}"
             aid = check(path, checks.whole, aid, f"{where}: id")

@@ -1,6 +1,6 @@
 """The Prefect flows: `build` (`pipeline.build.run_build` with a `PrefectRunner`: its steps and
 its batches of videos become tasks) and `build-and-publish` (pull -> build -> checks -> publish,
-publishing only a build whose checks pass), and `run`, the runner choice of `vgdata convert|build`.
+publishing only a build whose checks pass).
 
 The build itself lives in `pipeline.build`; this module only decides how it runs: batches of videos
 as tasks on a thread pool of `workers`, or on Ray through prefect-ray. Retries of transient errors
@@ -25,7 +25,6 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 import contextlib  # noqa: E402
 import copy  # noqa: E402
 import logging  # noqa: E402
-import sys  # noqa: E402
 
 from prefect import flow, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
@@ -238,37 +237,6 @@ def hide_console_tracebacks() -> None:
         for h in logger.handlers:
             if type(h).__name__ == "PrefectConsoleHandler" and not isinstance(h.formatter, _NoTraceback):
                 h.setFormatter(_NoTraceback(h.formatter))
-
-
-EPHEMERAL_TIMEOUT = "ephemeral Prefect API server"
-GRABCUT_NOTE = ("note: segmenter 'grabcut' turns boxes into masks with OpenCV GrabCut (CPU, no weights): "
-                "fine for the sample, weaker than SAM 2 on real video. Real builds: --segmenter sam2 --checkpoint PATH.")
-
-
-def run(cfg: BuildConfig, runner: str = "prefect", ray_address: str | None = None) -> dict:
-    """`vgdata convert` and `vgdata build`: the build on the chosen runner, its summary printed.
-    `local` runs `run_build` here; `prefect` and `ray` run it inside the `build` flow, after the
-    cheap checks (so a bad OUT or root is one line now, not after the ~17 s a temporary Prefect
-    server takes to start). If that server does not come up in time (a loaded machine), the same
-    build runs on the local runner, with a warning."""
-    from converters import load_manifest
-
-    if cfg.segmenter.name == "grabcut" and any(load_manifest(s.name)["kind"] == "box" for s in cfg.sources):
-        print(GRABCUT_NOTE)
-    if runner != "local":
-        B.check_before_start(cfg)
-        try:
-            return run_flow(cfg, runner, ray_address)
-        except RuntimeError as e:
-            if EPHEMERAL_TIMEOUT not in str(e):
-                raise
-        print(f"vgdata: warning: {EPHEMERAL_TIMEOUT} did not start within "
-              f"{os.environ.get('PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS')} s (is the machine busy?); "
-              "building with --runner local instead. To keep Prefect: run `prefect server start` and set "
-              "PREFECT_API_URL, or raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.", file=sys.stderr)
-    summary = B.run_build(cfg, LocalRunner())
-    print(B.format_summary(summary))
-    return summary
 
 
 def run_flow(cfg: BuildConfig, runner: str = "prefect", ray_address: str | None = None) -> dict:

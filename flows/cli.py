@@ -9,7 +9,7 @@
     vgdata serve CONFIG.yaml [--cron]    scheduled builds as Prefect deployments
 
 This module parses arguments and calls the code each command drives; it does nothing else.
-`convert` and `build` run `flows.build.run` (the Prefect `build` flow, or `--runner local`: the
+`convert` and `build` run `flows.run.run` (the Prefect `build` flow, or `--runner local`: the
 same build without Prefect).
 """
 
@@ -268,7 +268,7 @@ def _main(argv: list[str] | None = None) -> int:
         cfg = config_from_convert_args(args) if args.command == "convert" else load_config(args.config)
         if args.ray_address and args.runner != "ray":
             raise VgdataError("--ray-address needs --runner ray")
-        from flows.build import run
+        from flows.run import run
 
         summary = run(_with_run_args(cfg, args), args.runner, args.ray_address)
         return 0 if any(s["videos_ok"] for s in summary["sources"].values()) else 1

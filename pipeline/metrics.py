@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from pipeline.errors import VgdataError
 from pipeline.stages.molmo_text import SCALE, parse
@@ -200,9 +198,10 @@ def score_track_row(row: dict, text: str, truth) -> dict:
 
 
 def evaluate(predictions: str, out: str, overrides: dict[str, str] | None = None) -> EvalResult:
-    """Score `predictions` (JSON lines) against the build in `out`, reading masks from its sources."""
-    from pipeline.quality.audit import video_of
+    """Score `predictions` (JSON lines) against the build in `out`, reading masks from its sources:
+    the rows a prediction names, each source video read once for both datasets."""
     from pipeline.quality.ground_truth import GroundTruth, read_manifest
+    from pipeline.quality.rows import rows_by_video, shards_by_pair
 
     manifest = read_manifest(out)
     preds, problems = read_predictions(predictions)
@@ -211,20 +210,16 @@ def evaluate(predictions: str, out: str, overrides: dict[str, str] | None = None
     fps = float((manifest.get("config") or {}).get("sampling_fps") or 2)
     per_task: dict[str, list[dict]] = defaultdict(list)
     seen: set[str] = set()
-    shards = sorted(manifest.get("shards", []), key=lambda s: (s["source"], s["split"], s["dataset"], s["path"]))
-    for s in shards:
-        table = pq.read_table(os.path.join(out, s["path"]))
-        ids = table.column("id").to_pylist()
-        wanted = [i for i, rid in enumerate(ids) if rid in preds]
-        if not wanted:
-            continue
-        for row in sorted(table.take(wanted).to_pylist(), key=lambda r: (video_of(r), r["id"])):
-            seen.add(row["id"])
-            vt = truth.video(s["source"], s["split"], video_of(row))
-            if s["dataset"] == "AcademicVideoPoint":
-                per_task["point_count"].append(score_point_row(row, preds[row["id"]], vt, fps))
-            else:
-                per_task[row["task"]].append(score_track_row(row, preds[row["id"]], vt))
+    for (source, split), shards in shards_by_pair(manifest).items():
+        for video_id, by_dataset in rows_by_video(out, shards, keep=lambda r: r["id"] in preds):
+            vt = truth.video(source, split, video_id)
+            for dataset, rows in by_dataset.items():
+                for row in rows:
+                    seen.add(row["id"])
+                    if dataset == "AcademicVideoPoint":
+                        per_task["point_count"].append(score_point_row(row, preds[row["id"]], vt, fps))
+                    else:
+                        per_task[row["task"]].append(score_track_row(row, preds[row["id"]], vt))
     unknown = sorted(set(preds) - seen)
     problems += [f"{predictions}: id {rid!r} is not a row of {out}" for rid in unknown[:20]]
     if len(unknown) > 20:

@@ -18,14 +18,14 @@ Checks, each a line of the table it prints:
 from __future__ import annotations
 
 import os
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from pipeline.errors import VgdataError
 from pipeline.quality.ground_truth import GroundTruth, TruthError, VideoTruth, read_manifest
+from pipeline.quality.rows import rows_by_video, shards_by_pair
 from pipeline.stages.molmo_text import parse
 
 CHECKS = ("files", "ids", "grid", "answer", "count", "inside")
@@ -196,15 +196,12 @@ def audit_track_row(row: dict, truth: VideoTruth | None, report: AuditReport) ->
                                                    f"on source frame {src}"))
 
 
-def video_of(row: dict) -> str:
-    """The source video a row is about (a video id may hold '/', as ReVOS's and BURST's do)."""
-    return row["video_name"] if "video_name" in row else row["source_video"]
-
-
 def audit(out: str, overrides: dict[str, str] | None = None, echo=print, check_files: bool = True) -> AuditReport:
     """Audit the build in `out`; `overrides` maps a source name to a root to read instead of the
     manifest's. `check_files=False` leaves out the shard hashes and counts (`check_build`) for a
-    caller that has just run it (publish)."""
+    caller that has just run it (publish). Rows are read a batch at a time, each source video
+    once for both datasets (`rows_by_video`), and ids are checked for repeats within their
+    (source, split), the prefix every id starts with."""
     from pipeline.progress import progress
     from pipeline.quality.files import check_build
 
@@ -215,42 +212,33 @@ def audit(out: str, overrides: dict[str, str] | None = None, echo=print, check_f
         report.violations += [Violation("files", "", p) for p in check_build(out, manifest)]
     truth = GroundTruth(out, manifest, overrides)
     fps = float((manifest.get("config") or {}).get("sampling_fps") or 2)
-    ids: Counter = Counter()
-    shards = sorted(manifest.get("shards", []), key=lambda s: (s["source"], s["split"], s["dataset"], s["path"]))
-    unreadable: set[tuple[str, str]] = set()
-    total = sum(s["rows"] for s in shards)
+    total = sum(s["rows"] for s in manifest.get("shards", []))
+
+    def unreadable_shard(s: dict, e: Exception) -> None:
+        report.violations.append(Violation("files", "", f"{os.path.join(out, s['path'])}: cannot be read ({e})"))
+
     with progress(total, "audit", unit="rows", echo=echo) as bar:
-        for s in shards:
-            path = os.path.join(out, s["path"])
-            if not os.path.isfile(path):
-                continue
-            try:
-                table = pq.read_table(path)
-            except Exception as e:  # noqa: BLE001 - a damaged shard is a finding, not a crash
-                report.violations.append(Violation("files", "", f"{path}: cannot be read ({e})"))
-                bar.advance(n=s["rows"])
-                continue
-            source, split = s["source"], s["split"]
-            by_video: dict[str, list] = defaultdict(list)  # one shard's videos at a time
-            for row in table.to_pylist():
-                ids[row["id"]] += 1
-                by_video[video_of(row)].append(row)
-            for video_id, rows in sorted(by_video.items()):
+        for (source, split), shards in shards_by_pair(manifest).items():
+            ids: Counter = Counter()
+            readable = True
+            for video_id, by_dataset in rows_by_video(out, shards, on_error=unreadable_shard):
                 vt = None
-                if (source, split) not in unreadable:
+                if readable:
                     try:
                         vt = truth.video(source, split, video_id)
                     except TruthError as e:
-                        unreadable.add((source, split))
+                        readable = False
                         report.skipped.append(f"{source}/{split}: {e}; mask checks skipped")
-                for row in rows:
-                    if s["dataset"] == "AcademicVideoPoint":
-                        audit_point_row(row, vt, fps, report)
-                    else:
-                        audit_track_row(row, vt, report)
-                    bar.advance(n=1)
-    report.rows["ids"] = len(ids)
-    report.violations += [Violation("ids", rid, f"id appears {n} times") for rid, n in sorted(ids.items()) if n > 1]
+                for dataset, rows in by_dataset.items():
+                    for row in rows:
+                        ids[row["id"]] += 1
+                        if dataset == "AcademicVideoPoint":
+                            audit_point_row(row, vt, fps, report)
+                        else:
+                            audit_track_row(row, vt, report)
+                    bar.advance(n=len(rows))
+            report.rows["ids"] += len(ids)
+            report.violations += [Violation("ids", rid, f"id appears {n} times") for rid, n in sorted(ids.items()) if n > 1]
     return report
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow.parquet as pq
 
+import pyarrow.compute as pc
+
 from converters import get_converter
 from converters.base import VideoRef
 from pipeline.errors import VgdataError
@@ -119,16 +121,67 @@ def sources_of(manifest: dict, overrides: dict[str, str] | None = None) -> dict[
     return out
 
 
+KEYS = ["source", "split", "video_id"]
+MASK_COLUMNS = KEYS + ["object_id", "frame", "height", "width", "counts", "box", "kept"]
+
+
+class StoredMasks:
+    """`OUT/masks.parquet` (box sources' masks) read one video at a time: which row groups hold each
+    video is learnt from the three key columns only; a video's rows come from its row groups (the
+    last one read is kept, as callers go through the videos in order)."""
+
+    def __init__(self, path: str):
+        self.file = pq.ParquetFile(path) if os.path.exists(path) else None
+        self._groups: dict[tuple[str, str, str], list[int]] | None = None
+        self._held: tuple[int, object] | None = None
+
+    def _where(self) -> dict[tuple[str, str, str], list[int]]:
+        if self._groups is None:
+            self._groups = {}
+            for i in range(self.file.num_row_groups if self.file else 0):
+                keys = self.file.read_row_group(i, columns=KEYS).group_by(KEYS).aggregate([])
+                for key in zip(*(keys.column(k).to_pylist() for k in KEYS)):
+                    self._groups.setdefault(key, []).append(i)
+        return self._groups
+
+    def _group(self, i: int):
+        if self._held is None or self._held[0] != i:
+            self._held = (i, self.file.read_row_group(i, columns=MASK_COLUMNS))
+        return self._held[1]
+
+    def video(self, source: str, split: str, video_id: str) -> dict[tuple[str, int], tuple[dict, list, bool]]:
+        """(object_id, frame) -> (rle, box, kept) of one video."""
+        out = {}
+        for i in self._where().get((source, split, video_id), []):
+            t = self._group(i)
+            mask = pc.and_(pc.and_(pc.equal(t["source"], source), pc.equal(t["split"], split)),
+                           pc.equal(t["video_id"], video_id))
+            for r in t.filter(mask).to_pylist():
+                out[(r["object_id"], r["frame"])] = ({"size": [r["height"], r["width"]], "counts": r["counts"]},
+                                                     r["box"], r["kept"])
+        return out
+
+
 class GroundTruth:
-    """Lazily re-reads the videos of a build's sources (one video held at a time)."""
+    """Lazily re-reads the videos of a build's sources (one video held at a time). Split-wide
+    annotation files are read through the build's per-video index (`OUT/.work/index`, built again
+    if it is gone), box sources' masks from `masks.parquet` one video at a time."""
 
     def __init__(self, out: str, manifest: dict, overrides: dict[str, str] | None = None):
         self.out = out
         self.specs = sources_of(manifest, overrides)
         self._refs: dict[tuple[str, str], dict[str, VideoRef]] = {}
-        self._stored: dict[tuple[str, str, str], dict] | None = None
         self._current: VideoTruth | None = None
-        self.masks_file = os.path.join(out, manifest.get("masks_file") or "masks.parquet")
+        self.stored = StoredMasks(os.path.join(out, manifest.get("masks_file") or "masks.parquet"))
+        self.index_dir = os.path.join(out, ".work", "index")
+        self._converters: dict = {}
+
+    def converter(self, source: str, split: str):
+        if (source, split) not in self._converters:
+            spec = self.specs[(source, split)]
+            self._converters[(source, split)] = get_converter(source, index_dir=self.index_dir,
+                                                              **dict(spec.get("options") or {}))
+        return self._converters[(source, split)]
 
     def _refs_of(self, source: str, split: str) -> dict[str, VideoRef]:
         if (source, split) not in self._refs:
@@ -137,21 +190,8 @@ class GroundTruth:
                 raise TruthError(f"{source}/{split}: not among the build's sources")
             if not os.path.exists(spec["root"]):
                 raise TruthError(f"{source}: root {spec['root']} not found (give --source {source} --root DIR)")
-            conv = get_converter(source, **dict(spec.get("options") or {}))
-            self._refs[(source, split)] = {r.video_id: r for r in conv.discover(spec["root"], split)}
+            self._refs[(source, split)] = {r.video_id: r for r in self.converter(source, split).discover(spec["root"], split)}
         return self._refs[(source, split)]
-
-    def _stored_masks(self) -> dict[tuple[str, str, str], dict]:
-        if self._stored is None:
-            self._stored = {}
-            if os.path.exists(self.masks_file):
-                t = pq.read_table(self.masks_file, columns=["source", "split", "video_id", "object_id", "frame",
-                                                            "height", "width", "counts", "box", "kept"])
-                for r in t.to_pylist():
-                    rle = {"size": [r["height"], r["width"]], "counts": r["counts"]}
-                    self._stored.setdefault((r["source"], r["split"], r["video_id"]), {})[
-                        (r["object_id"], r["frame"])] = (rle, r["box"], r["kept"])
-        return self._stored
 
     def video(self, source: str, split: str, video_id: str) -> VideoTruth:
         cur = self._current
@@ -160,13 +200,12 @@ class GroundTruth:
         ref = self._refs_of(source, split).get(video_id)
         if ref is None:
             raise TruthError(f"{source}/{split}/{video_id}: no longer in {self.specs[(source, split)]['root']}")
-        spec = self.specs[(source, split)]
-        record = get_converter(source, **dict(spec.get("options") or {})).load(ref)
+        record = self.converter(source, split).load(ref)
         if record.png_masks is not None:
             read_png_masks(record, list(record.annotated_frames), ref.root)
         v = record.video
         self._current = VideoTruth(source, split, video_id, v.width, v.height, v.fps,
                                    sorted(set(record.annotated_frames)),
                                    {o.object_id: o for o in record.objects}, record.all_queries(),
-                                   self._stored_masks().get((source, split, video_id), {}), v)
+                                   self.stored.video(source, split, video_id), v)
         return self._current

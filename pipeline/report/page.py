@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 
 from pipeline.errors import VgdataError
 from pipeline.progress import progress
-from pipeline.quality.audit import video_of
 from pipeline.quality.ground_truth import GroundTruth, TruthError, read_manifest
+from pipeline.quality.rows import video_of
 from pipeline.report.plots import plot_all
 from pipeline.report.previews import Preview, centre_offsets, preview_row, sample_rows
 from pipeline.report.stats import BuildStats, gather
@@ -107,10 +107,16 @@ def build_report(out: str, rows_per_source: int = 3, centre_rows: int = 40, seed
     notes = []
     sample = _sampled_rows(out, manifest, max(rows_per_source, centre_rows), seed)
     total = sum(len(v) for v in sample.values())
+    # Both datasets' sampled rows of a (source, split) in video order: each source video read once.
+    by_pair: dict[tuple[str, str], list[tuple[str, int, dict]]] = defaultdict(list)
+    shown: set[str] = set()
+    for (source, split, dataset), rows in sorted(sample.items()):
+        shown |= {r["id"] for r in sample_rows(rows, rows_per_source, seed)}
+        by_pair[(source, split)] += [(dataset, n, row) for n, row in
+                                     enumerate(sorted(rows, key=lambda r: (video_of(r), r["id"])))]
     with progress(total, "report", unit="rows", echo=echo) as bar:
-        for (source, split, dataset), rows in sorted(sample.items()):
-            shown = {r["id"] for r in sample_rows(rows, rows_per_source, seed)}
-            for n, row in enumerate(sorted(rows, key=lambda r: (video_of(r), r["id"]))):
+        for (source, split), items in sorted(by_pair.items()):
+            for dataset, n, row in sorted(items, key=lambda item: (video_of(item[2]), item[0], item[1])):
                 bar.advance(row["id"])
                 try:
                     vt = truth.video(source, split, video_of(row))
@@ -142,7 +148,7 @@ def build_report(out: str, rows_per_source: int = 3, centre_rows: int = 40, seed
         "points and ids, the objects' mask outlines and, for box sources, the ground-truth boxes.</p>",
     ]
     for key in sorted(previews):
-        parts.append(f"<h3>{_e(key)}</h3>" + "".join(_preview_html(p) for p in previews[key]))
+        parts.append(f"<h3>{_e(key)}</h3>" + "".join(_preview_html(p) for p in sorted(previews[key], key=lambda p: (p.dataset, p.row_id))))
     if notes:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
     parts.append("</body></html>")
