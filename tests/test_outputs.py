@@ -89,8 +89,8 @@ def test_garbage_or_incomplete_resume_entries_are_recomputed(root, tmp_path):
     data = json.load(open(entries[1]))
     del data["result"]["track_rows"]
     json.dump(data, open(entries[1], "w"))
-    # the rows are in Parquet parts beside each entry: one whose footer does not parse is recomputed
-    (part,) = [p for p in glob.glob(entries[2][:-5] + ".*.parquet") if "track_rows" in p]
+    # the rows are in Arrow parts beside each entry: one whose footer does not parse is recomputed
+    (part,) = [p for p in glob.glob(entries[2][:-5] + ".*.arrow") if "track_rows" in p]
     data = open(part, "rb").read()
     open(part, "wb").write(data[: len(data) - 20])
     _, summary = build(root, out)
@@ -175,7 +175,7 @@ def test_rows_stream_from_per_video_parts_and_shards_do_not_depend_on_completion
     first = {os.path.relpath(p, a): sha256_file(p) for p in shard_paths(a)}
     assert len(first) > 4  # one row per shard: several shards per dataset and source
     assert {os.path.relpath(p, b): sha256_file(p) for p in shard_paths(b)} == first
-    parts = glob.glob(str(a / ".work" / "*" / "*" / "*.parquet"))
+    parts = glob.glob(str(a / ".work" / "*" / "*" / "*.arrow"))
     entry = json.load(open(glob.glob(str(a / ".work" / "mot" / "train" / "SAMPLE*.json"))[0]))
     assert parts and entry["result"]["point_rows"] == [] and entry["parts"]  # rows live in the parts only
 

@@ -99,3 +99,48 @@ def test_a_decoded_crop_gives_the_full_masks_points(m, seed):
     assert P.track_point(c, (3.0, 4.0)) == P.track_point(m, (3.0, 4.0))
     assert P.gaussian_point(c, np.random.default_rng(seed)) == P.gaussian_point(m, np.random.default_rng(seed))
     assert P.interior_point(c) == P.interior_point(m)
+
+
+def _every_candidate(m: np.ndarray, previous) -> tuple[float, float]:
+    """The track point by its definition: every candidate of the grid scored (no bound used)."""
+    n = int(m.sum())
+    ys0, xs0 = np.nonzero(m)
+    cy, cx = ys0.mean() + 0.5, xs0.mean() + 0.5
+    radius = max(1.0, float(np.sqrt(n / np.pi)))
+    dist_all = P._distance_to_boundary(m)
+    stride = max(1, int(np.sqrt(n / P.MAX_CANDIDATES)))
+    ys, xs = np.nonzero(m[::stride, ::stride])
+    ys, xs = ys * stride, xs * stride
+    if ys.size == 0:
+        ys, xs = np.nonzero(m)
+    px, py = xs + 0.5, ys + 0.5
+    score = np.hypot(px - cx, py - cy) / radius - np.minimum(dist_all[ys, xs] / radius, 1.0)
+    if previous is not None:
+        score += P.TRACK_STABILITY_WEIGHT * np.hypot(px - previous[0], py - previous[1]) / radius
+    i = int(np.argmin(score))
+    return float(px[i]), float(py[i])
+
+
+@st.composite
+def big_masks(draw):
+    """Masks up to 200 x 200 (a grid stride above 1 from ~16,000 pixels): blobs, rings, bars."""
+    h, w = draw(st.integers(1, 200)), draw(st.integers(1, 200))
+    yy, xx = np.mgrid[:h, :w]
+    m = np.zeros((h, w), bool)
+    for _ in range(draw(st.integers(1, 4))):
+        cy, cx = draw(st.floats(0, h)), draw(st.floats(0, w))
+        ry, rx = draw(st.floats(0.5, h)), draw(st.floats(0.5, w))
+        blob = ((yy + 0.5 - cy) / ry) ** 2 + ((xx + 0.5 - cx) / rx) ** 2 <= 1
+        m = m ^ blob if draw(st.booleans()) else m | blob
+    if not m.any():
+        m[draw(st.integers(0, h - 1)), draw(st.integers(0, w - 1))] = True
+    return m
+
+
+@settings(max_examples=300, deadline=None)
+@given(m=st.one_of(masks(), big_masks()), previous=st.one_of(st.none(), st.tuples(st.floats(-50, 250), st.floats(-50, 250))))
+def test_track_point_scores_only_where_the_winner_can_be_and_finds_it(m, previous):
+    """`track_point` scores the candidates inside a bound around the centroid only; it must pick
+    exactly the point that scoring every candidate picks (same pixel, same tie-break)."""
+    p = P.track_point(m, previous)
+    assert (p.x, p.y) == _every_candidate(m, previous)
