@@ -28,11 +28,12 @@ sys.path.insert(0, ROOT)
 
 REAL = os.path.join(ROOT, "..", "shared", "fixtures", "real", "sav_000001_manual.json")
 CHILD = """
-import resource, sys
+import sys
 sys.path.insert(0, {root!r})
 from flows.cli import main
 code = main({argv!r})
-print("MAXRSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+# VmHWM: this process image's peak RSS (getrusage's ru_maxrss also counts the forking parent's).
+print("MAXRSS_KB", open("/proc/self/status").read().split("VmHWM:")[1].split()[0], file=sys.stderr)
 sys.exit(code)
 """
 
