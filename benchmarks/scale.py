@@ -6,6 +6,7 @@ starts), sampled from /proc every 0.2 s (Linux).
     python benchmarks/scale.py                                  # N = 100 1000 10000, local runner
     python benchmarks/scale.py --n 100 1000 --runner local prefect
     python benchmarks/scale.py --n 1000 --runner local prefect --prefect-server   # against `prefect server start`
+    python benchmarks/scale.py --n 1000 --runner local prefect --repeat 2         # alternate, report the fastest
 
 Targets (issue 10): peak RSS at N = 1,000 within 1.3x of N = 100 and at N = 10,000 within 1.3x of
 N = 1,000; the prefect runner at least 0.9x the local runner's videos/s at N = 1,000. Rows only
@@ -112,6 +113,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, nargs="+", default=[100, 1000, 10000])
     ap.add_argument("--runner", nargs="+", default=["local"], choices=["local", "prefect"])
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="builds per runner and N, alternating the runners; the fastest is reported (this "
+                         "machine's speed drifts by several per cent between runs)")
     ap.add_argument("--prefect-server", action="store_true",
                     help="run the prefect builds against a running `prefect server start` (as scheduled builds "
                          "do) instead of the temporary server each build starts")
@@ -134,12 +138,14 @@ def measure(a, env: dict | None) -> None:
             os.makedirs(folder)
             for i in range(n):
                 os.link(src, os.path.join(folder, f"sav_{i:06d}_manual.json"))
-            for runner in a.runner:
-                seconds, peak = run(folder, os.path.join(tmp, f"out-{runner}-{n}"), runner,
-                                    env if runner == "prefect" else None)
-                results[(runner, n)] = (n / seconds, peak)
-                print(f"{runner:7s} N = {n:6d}: {n / seconds:6.2f} videos/s ({seconds:7.1f} s), "
-                      f"peak RSS of the process tree {peak / 1024:7.0f} MiB", flush=True)
+            for attempt in range(a.repeat):
+                for runner in a.runner:
+                    seconds, peak = run(folder, os.path.join(tmp, f"out-{runner}-{n}-{attempt}"), runner,
+                                        env if runner == "prefect" else None)
+                    best = results.get((runner, n), (0.0, 0))
+                    results[(runner, n)] = (max(best[0], n / seconds), max(best[1], peak))
+                    print(f"{runner:7s} N = {n:6d}: {n / seconds:6.2f} videos/s ({seconds:7.1f} s), "
+                          f"peak RSS of the process tree {peak / 1024:7.0f} MiB", flush=True)
         for runner in a.runner:
             ns = [n for n in a.n if (runner, n) in results]
             for lo, hi in zip(ns, ns[1:]):
@@ -148,7 +154,8 @@ def measure(a, env: dict | None) -> None:
         for n in a.n:
             if ("local", n) in results and ("prefect", n) in results:
                 ratio = results[("prefect", n)][0] / results[("local", n)][0]
-                print(f"N = {n}: prefect / local videos/s: {ratio:.2f}x (target >= 0.9x at N = 1000)")
+                print(f"N = {n}: prefect / local videos/s: {ratio:.2f}x (target >= 0.9x at N = 1000)"
+                      + (f" (the fastest of {a.repeat} builds each)" if a.repeat > 1 else ""))
 
 
 if __name__ == "__main__":

@@ -245,30 +245,36 @@ def _usable(folder: str | None) -> str:
     return _process_temp_dir()
 
 
-def _identity(path: str) -> tuple[str, int, int, str]:
-    """(real path, size, mtime_ns, sha256 of the first MiB) of a source file."""
+def _stat(path: str) -> os.stat_result:
     try:
-        st = os.stat(path)
-        with open(path, "rb") as f:
-            head = hashlib.sha256(f.read(HEAD_BYTES)).hexdigest()
+        return os.stat(path)
     except FileNotFoundError:
         raise SourceError(path, "file is missing") from None
+    except OSError as e:
+        raise SourceError(path, f"cannot be read ({e.strerror or e})") from None
+
+
+def _head_hash(path: str) -> str:
+    """sha256 of a source file's first MiB (with its size and mtime, what keys its index)."""
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read(HEAD_BYTES)).hexdigest()
     except IsADirectoryError:
         raise SourceError(path, "is a folder, expected a file") from None
     except OSError as e:
         raise SourceError(path, f"cannot be read ({e.strerror or e})") from None
-    return os.path.realpath(path), st.st_size, st.st_mtime_ns, head
 
 
 def open_index(path: str, kind: str, fill: Callable[[str, IndexWriter], None], index_dir: str | None = None) -> SplitIndex:
     """The index of `path` split by `fill` (`kind` names the way it splits): built if missing (once,
     under a lock), then shared by every caller in this process."""
-    real, size, mtime, head = _identity(path)
-    folder = _usable(index_dir)
-    memo = (real, size, mtime, kind, folder)
+    st = _stat(path)
+    memo = (path, st.st_size, st.st_mtime_ns, kind, index_dir)  # every video asks: a stat, no read
     with _OPEN_LOCK:
         if memo in _OPEN:
             return _OPEN[memo]
+    real, size, mtime, head = os.path.realpath(path), st.st_size, st.st_mtime_ns, _head_hash(path)
+    folder = _usable(index_dir)
     stem = f"{kind}-{hashlib.sha256(real.encode()).hexdigest()[:12]}"
     key = hashlib.sha256(json.dumps([INDEX_VERSION, kind, real, size, mtime, head]).encode()).hexdigest()[:16]
     target = os.path.join(folder, f"{stem}-{key}.sqlite")

@@ -24,6 +24,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 import contextlib  # noqa: E402
 import copy  # noqa: E402
+import functools  # noqa: E402
 import logging  # noqa: E402
 
 from prefect import flow, task  # noqa: E402
@@ -86,9 +87,11 @@ def _config(config: dict | str) -> BuildConfig:
 
 
 @task(name="build-step", task_run_name="{name}", cache_policy=NO_CACHE)
-def step_task(name: str, fn, args: tuple):
-    """One step of `run_build` (preflight, discover, write-outputs) as a task of the flow run."""
-    return fn(*args)
+def step_task(name: str, call):
+    """One step of `run_build` (preflight, discover, write-outputs) as a task of the flow run. The
+    step comes as one callable (a `functools.partial`), which Prefect does not walk: passing the
+    build's results as a task parameter cost 0.3 s per 1,000 videos in Prefect's parameter checks."""
+    return call()
 
 
 @task(name="process-videos", cache_policy=NO_CACHE, task_run_name="{label}")
@@ -134,7 +137,7 @@ class PrefectRunner(LocalRunner):
     name = "prefect"
 
     def step(self, name: str, fn, *args):
-        return step_task(name, fn, args)
+        return step_task(name, functools.partial(fn, *args))
 
     def batch_size(self, refs: list, cfg: BuildConfig) -> int:
         return task_size(refs, cfg)

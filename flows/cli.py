@@ -265,12 +265,13 @@ def _main(argv: list[str] | None = None) -> int:
             publish(args.out, args.repo, revision=args.revision, create_pr=args.create_pr, private=args.private,
                     dry_run=args.dry_run, endpoint=args.endpoint, run_audit=not args.no_audit)
             return 0
-        cfg = config_from_convert_args(args) if args.command == "convert" else load_config(args.config)
-        if args.ray_address and args.runner != "ray":
-            raise VgdataError("--ray-address needs --runner ray")
-        from flows.run import run
+        from flows.run import run, server_for
 
-        summary = run(_with_run_args(cfg, args), args.runner, args.ray_address)
+        with server_for(args.runner) as server:  # a temporary Prefect server boots while the rest is prepared
+            cfg = config_from_convert_args(args) if args.command == "convert" else load_config(args.config)
+            if args.ray_address and args.runner != "ray":
+                raise VgdataError("--ray-address needs --runner ray")
+            summary = run(_with_run_args(cfg, args), args.runner, args.ray_address, server)
         return 0 if any(s["videos_ok"] for s in summary["sources"].values()) else 1
     except VgdataError as e:
         print(f"vgdata: error: {e}", file=sys.stderr)
