@@ -258,7 +258,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mevis-gb", type=float, default=2.0, help="size of the MeViS mask_dict.json (GB)")
     ap.add_argument("--ovis-gb", type=float, default=1.0, help="size of the OVIS annotations file (GB)")
-    ap.add_argument("--small-mb", type=float, default=20.0, help="size of the small splits' files (MB)")
+    ap.add_argument("--small-mb", type=float, default=60.0, help="size of the small splits' files (MB)")
     ap.add_argument("--baseline", default=BASELINE, help="today's path: the commit to compare the small splits with "
                     "('' to skip)")
     ap.add_argument("--data", help="keep the generated splits here (reused when present)")

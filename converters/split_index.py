@@ -149,13 +149,12 @@ class IndexWriter:
     """What a converter's `fill` writes: rows (key, part, item) in file order, and named notes."""
 
     def __init__(self, con: sqlite3.Connection):
-        self.con, self.rows, self.nbytes, self.count = con, [], 0, 0
+        self.con, self.rows, self.nbytes = con, [], 0
 
     def put(self, key: str, part: str, item) -> None:
         data = _encode(item)
         self.rows.append((str(key), part, hashlib.sha256(data).digest(), data))
         self.nbytes += len(data)
-        self.count += 1
         if self.nbytes >= FLUSH_BYTES:
             self.flush()
 
@@ -172,8 +171,8 @@ class IndexWriter:
 class SplitIndex:
     """A built index (read-only): rows by key, notes by name."""
 
-    def __init__(self, path: str, source: str):
-        self.path, self.source = path, source
+    def __init__(self, path: str):
+        self.path = path
         self._local = threading.local()
 
     def _con(self) -> sqlite3.Connection:
@@ -215,10 +214,6 @@ class SplitIndex:
             row = self._con().execute("SELECT sha FROM notes WHERE name = ?", (name,)).fetchone()
             h.update(name.encode() + b"\0" + (row[0] if row else b"-"))
         return h.hexdigest()
-
-    def count(self) -> int:
-        return self._con().execute("SELECT COUNT(*) FROM items").fetchone()[0]
-
 
 _OPEN: dict[tuple, SplitIndex] = {}
 _OPEN_LOCK = threading.Lock()
@@ -292,7 +287,7 @@ def open_index(path: str, kind: str, fill: Callable[[str, IndexWriter], None], i
                 fcntl.flock(lock, fcntl.LOCK_UN)
         with contextlib.suppress(OSError):
             os.remove(target + ".lock")
-    index = SplitIndex(target, path)
+    index = SplitIndex(target)
     with _OPEN_LOCK:
         _OPEN[memo] = index
     return index
