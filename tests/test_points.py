@@ -102,10 +102,12 @@ def test_a_decoded_crop_gives_the_full_masks_points(m, seed):
 
 
 def _every_candidate(m: np.ndarray, previous) -> tuple[float, float]:
-    """The track point by its definition: every candidate of the grid scored (no bound used)."""
+    """The track point by its definition: every candidate of the grid scored (no bound used), each
+    number computed as `track_point` computes it (on the mask's crop)."""
+    m, ox, oy = P.crop(m)
     n = int(m.sum())
-    ys0, xs0 = np.nonzero(m)
-    cy, cx = ys0.mean() + 0.5, xs0.mean() + 0.5
+    cy = float(m.sum(axis=1) @ np.arange(m.shape[0])) / n + 0.5 + oy
+    cx = float(m.sum(axis=0) @ np.arange(m.shape[1])) / n + 0.5 + ox
     radius = max(1.0, float(np.sqrt(n / np.pi)))
     dist_all = P._distance_to_boundary(m)
     stride = max(1, int(np.sqrt(n / P.MAX_CANDIDATES)))
@@ -113,8 +115,9 @@ def _every_candidate(m: np.ndarray, previous) -> tuple[float, float]:
     ys, xs = ys * stride, xs * stride
     if ys.size == 0:
         ys, xs = np.nonzero(m)
-    px, py = xs + 0.5, ys + 0.5
-    score = np.hypot(px - cx, py - cy) / radius - np.minimum(dist_all[ys, xs] / radius, 1.0)
+    px, py = xs + 0.5 + ox, ys + 0.5 + oy
+    score = np.hypot(px - cx, py - cy) / radius
+    score -= np.minimum(dist_all[ys, xs] / radius, 1.0)
     if previous is not None:
         score += P.TRACK_STABILITY_WEIGHT * np.hypot(px - previous[0], py - previous[1]) / radius
     i = int(np.argmin(score))
