@@ -22,6 +22,7 @@ from pipeline.errors import SourceError
 from tests import mask_layouts as L
 from tests.conftest import REPO
 from tests.test_box_sources import write_personpath22, write_seadronessee
+from tests.test_mask_sources import _two_mevis_videos as two_mevis_videos
 
 
 def convert(source, root, out, split="train", *extra):
@@ -118,15 +119,7 @@ def test_truncated_mask_dict_is_one_line_naming_the_file(tmp_path, capsys):
 # -- one pass per build, one video recomputed per edit ---------------------------------------------
 
 def _two_mevis_videos(root):
-    L.write_mevis(str(root))
-    meta_path, masks_path = root / "train" / "meta_expressions.json", root / "train" / "mask_dict.json"
-    meta, masks = json.loads(meta_path.read_text()), json.loads(masks_path.read_text())
-    meta["videos"]["vid_b"] = json.loads(json.dumps(meta["videos"]["vid_a"]))
-    for e in meta["videos"]["vid_b"]["expressions"].values():
-        e["anno_id"] = [a + 100 for a in e["anno_id"]]
-    for k in list(masks):
-        masks[str(int(k) + 100)] = masks[k]
-    L.jpegs(str(root / "train" / "JPEGImages" / "vid_b"), [f"{i:05d}.jpg" for i in range(60)])
+    meta_path, masks_path, meta, masks = two_mevis_videos(root)
     meta_path.write_text(json.dumps(meta))
     masks_path.write_text(json.dumps(masks))
     return meta_path, masks_path
