@@ -1,0 +1,156 @@
+"""How a build's videos are run: the one thing that differs between `--runner local`, `prefect` and
+`ray`. Everything else (preflight, discover, retries, batching, result handling, outputs) is
+`pipeline.build.run.run_build`, the same for every runner.
+
+A runner maps `process_batch` over batches of videos and says how each of the build's steps runs:
+`LocalRunner` calls steps directly and runs batches on `workers` threads of this process;
+`flows.build.PrefectRunner` makes each step and each batch a Prefect task (on a thread pool or on
+Ray through prefect-ray).
+
+`process_ref` is a video's whole job as every runner runs it: the converter is made here, from the
+ref (so a Ray worker needs nothing but the ref and the config), and the video goes through
+`pipeline.build.video.process_video_cached`. A transient error (`TransientError`, a timeout, a
+dropped connection) is retried per video; once the retries are spent the video is rejected and the
+build goes on.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Callable, Iterator
+
+from converters import get_converter, load_manifest
+from converters.base import Converter, VideoRef
+from pipeline.build.video import VideoResult, process_video_cached
+from pipeline.config import BuildConfig
+from pipeline.errors import TransientError
+from pipeline.stages.records import Reject
+
+TRANSIENT = (TransientError, TimeoutError, ConnectionError)
+TRANSIENT_RETRIES = 2
+
+Outcome = tuple[list[VideoRef], "list[VideoResult] | BaseException"]  # a batch and its results, or why it failed
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, TRANSIENT)
+
+
+def index_dir(cfg: BuildConfig) -> str:
+    """Where a build keeps its per-video indexes of split-wide annotation files."""
+    return os.path.join(cfg.out, ".work", "index")
+
+
+@functools.lru_cache(maxsize=64)
+def _converter(source: str, options: tuple, index: str) -> Converter:
+    return get_converter(source, index_dir=index, **dict(options))
+
+
+def converter_for(ref: VideoRef, cfg: BuildConfig) -> Converter:
+    """The converter of `ref`'s source with the ref's options (one per process and source)."""
+    return _converter(ref.source, ref.options, index_dir(cfg))
+
+
+def tasks_of(source: str) -> tuple[str, ...]:
+    """The rows a source gives (its manifest's `tasks`)."""
+    return tuple(load_manifest(source).get("tasks") or ())
+
+
+def process_ref(ref: VideoRef, cfg: BuildConfig) -> VideoResult:
+    """One video's job, resumable (see `pipeline.build.video`)."""
+    return process_video_cached(ref, cfg, converter_for(ref, cfg), tasks_of(ref.source))
+
+
+def with_retries(fn: Callable[[VideoRef, BuildConfig], VideoResult], ref: VideoRef, cfg: BuildConfig,
+                 retries: int = TRANSIENT_RETRIES) -> VideoResult:
+    """`fn(ref, cfg)`, retrying transient errors; once retries are spent the video is rejected."""
+    for attempt in range(retries + 1):
+        try:
+            return fn(ref, cfg)
+        except TRANSIENT as e:
+            if attempt == retries:
+                return failed_result(ref, e, retries)
+    raise AssertionError("unreachable")
+
+
+def failed_result(ref: VideoRef, error: BaseException, retries: int) -> VideoResult:
+    r = Reject(ref.source, ref.split, ref.video_id, "video", "process", "failed after retries",
+               f"{type(error).__name__}: {error} (tried {retries + 1} times)", file=ref.location)
+    return VideoResult(ref.source, ref.split, ref.video_id, ok=False, rejects=[r], inputs=list(ref.files))
+
+
+def lost_result(ref: VideoRef, error: BaseException) -> VideoResult:
+    """A video whose batch was lost to the runner (a crashed worker, a task error): rejected, and
+    the build goes on."""
+    r = Reject(ref.source, ref.split, ref.video_id, "video", "process", "task failed",
+               f"{type(error).__name__}: {error}", file=ref.location)
+    return VideoResult(ref.source, ref.split, ref.video_id, ok=False, rejects=[r], inputs=list(ref.files))
+
+
+def process_batch(refs: list[VideoRef], cfg: BuildConfig) -> list[VideoResult]:
+    """A batch of videos, one after the other, each with its own retries: what every runner runs."""
+    return [with_retries(process_ref, ref, cfg) for ref in refs]
+
+
+def batches(refs: list[VideoRef], size: int) -> list[list[VideoRef]]:
+    """`refs` cut into runs of at most `size` videos of one source and split, in order."""
+    out: list[list[VideoRef]] = []
+    for ref in refs:
+        if out and len(out[-1]) < size and (out[-1][0].source, out[-1][0].split) == (ref.source, ref.split):
+            out[-1].append(ref)
+        else:
+            out.append([ref])
+    return out
+
+
+class LocalRunner:
+    """Runs a build's steps and maps its videos, all in this process: steps are plain calls, batches
+    of one video run on `cfg.workers` threads (inline with one worker). Other runners subclass it
+    and change how a step or a batch runs, nothing else."""
+
+    name = "local"
+
+    def step(self, name: str, fn: Callable, *args):
+        """One of the build's steps (preflight, discover, write-outputs)."""
+        return fn(*args)
+
+    def batch_size(self, refs: list[VideoRef], cfg: BuildConfig) -> int:
+        """Videos per unit of work: one here, where a unit costs nothing to start."""
+        return 1
+
+    def map(self, groups: list[list[VideoRef]], cfg: BuildConfig) -> Iterator[Outcome]:
+        """Each batch with its results (or the exception that lost them), in completion order."""
+        workers = max(1, cfg.workers)
+        if workers == 1:
+            for group in groups:
+                try:
+                    yield group, self.run_batch(group, cfg)
+                except Exception as e:  # noqa: BLE001 - a batch lost to a bug: its videos are rejected
+                    yield group, e
+            return
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vgdata-video")
+        try:
+            todo = iter(groups)
+            running: dict[Future, list[VideoRef]] = {}
+            for group in todo:  # at most 2 batches queued per worker: a huge build holds few futures
+                running[pool.submit(self.run_batch, group, cfg)] = group
+                if len(running) >= 2 * workers:
+                    break
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    group = running.pop(fut)
+                    error = fut.exception()
+                    if error is not None and not isinstance(error, Exception):
+                        raise error  # KeyboardInterrupt, SystemExit: stop the build
+                    yield group, fut.result() if error is None else error
+                    nxt = next(todo, None)
+                    if nxt is not None:
+                        running[pool.submit(self.run_batch, nxt, cfg)] = nxt
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: finish the videos in hand, start no more
+
+    def run_batch(self, refs: list[VideoRef], cfg: BuildConfig) -> list[VideoResult]:
+        return process_batch(refs, cfg)
