@@ -26,21 +26,14 @@ from pipeline.stages.masks import clip_box
 from pipeline.stages.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
 
 from .base import Converter, VideoRef, check, read_json, require_dir, source_path, stat_stamp
-from .split_index import IndexWriter, stream_kvitems, top_level
+from .split_index import IndexWriter, put_each_key
 
 ANNO_DIR, DATA_DIR = "annotation", "raw_data"
 
 
 def split_samples(path: str, writer: IndexWriter) -> None:
     """`{metadata, samples: {id: sample}}`: one row per sample."""
-    if top_level(path) != "map":
-        raise SourceError(path, "no samples {id: sample}")
-    found = 0
-    for sid, sample in stream_kvitems(path, "samples"):
-        writer.put(sid, "sample", sample)
-        found += 1
-    if not found:
-        raise SourceError(path, "no samples {id: sample}")
+    put_each_key(path, writer, "samples", "sample", "no samples {id: sample}")
 
 
 def _sample_file(anno: str, sample_id: str, sample: dict) -> str | None:

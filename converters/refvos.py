@@ -45,7 +45,7 @@ from pipeline.stages.records import (
 )
 
 from .base import Converter, VideoRef, check, image_size, require_dir
-from .split_index import IndexWriter, SplitIndex, stream_kvitems, top_level
+from .split_index import IndexWriter, SplitIndex, put_each_key
 
 REFERRING, REASONING, NO_TARGET = 0, 1, 2
 VIDEOS_SHAPE = "expected {\"videos\": {video: {...}}} at the top level"
@@ -53,22 +53,12 @@ VIDEOS_SHAPE = "expected {\"videos\": {video: {...}}} at the top level"
 
 def split_videos(path: str, writer: IndexWriter) -> None:
     """`{"videos": {video: entry}}` (meta_expressions.json, meta.json): one row per video."""
-    if top_level(path) != "map":
-        raise SourceError(path, VIDEOS_SHAPE)
-    found = 0
-    for vid, entry in stream_kvitems(path, "videos"):
-        writer.put(vid, "entry", entry)
-        found += 1
-    if not found:
-        raise SourceError(path, VIDEOS_SHAPE + " (no videos in it)")
+    put_each_key(path, writer, "videos", "entry", VIDEOS_SHAPE)
 
 
 def split_by_key(path: str, writer: IndexWriter) -> None:
     """A top-level object (mask_dict.json: anno_id -> per-frame masks): one row per key."""
-    if top_level(path) != "map":
-        raise SourceError(path, "expected an object mapping anno_id to per-frame masks")
-    for key, value in stream_kvitems(path, ""):
-        writer.put(key, "value", value)
+    put_each_key(path, writer, "", "value", "expected an object mapping anno_id to per-frame masks", required=False)
 
 
 def meta_videos(conv: Converter, path: str, root: str) -> SplitIndex:

@@ -139,6 +139,20 @@ def top_level(path: str) -> str | None:
     return None
 
 
+def put_each_key(path: str, writer: "IndexWriter", prefix: str, part: str, problem: str, required: bool = True) -> None:
+    """The fill of a file holding an object of entries (`{"videos": {video: entry}}` at prefix
+    "videos", a `mask_dict.json` at ""): one row per key, under that key. SourceError(`problem`)
+    when the top level is not an object, or (`required`) when the object has no entry."""
+    if top_level(path) != "map":
+        raise SourceError(path, problem)
+    found = 0
+    for key, value in stream_kvitems(path, prefix):
+        writer.put(key, part, value)
+        found += 1
+    if required and not found:
+        raise SourceError(path, problem + " (no entries in it)")
+
+
 # -- the index --------------------------------------------------------------------------------------
 
 def _encode(value) -> bytes:

@@ -60,8 +60,8 @@ def run(cfg: BuildConfig, runner: str = "prefect", ray_address: str | None = Non
     if runner != "local":
         B.check_before_start(cfg)
         with contextlib.ExitStack() as stack:
-            if server is None and not os.environ.get("PREFECT_API_URL"):
-                server = stack.enter_context(temporary_server())
+            if server is None:
+                server = stack.enter_context(server_for(runner))
             try:
                 return _in_flow(cfg, runner, ray_address, server)
             except ServerDidNotStart as e:

@@ -23,10 +23,9 @@ from typing import Callable, Iterator
 
 from converters import get_converter, load_manifest
 from converters.base import Converter, VideoRef
-from pipeline.build.video import VideoResult, process_video_cached
+from pipeline.build.video import VideoResult, process_video_cached, rejected_video
 from pipeline.config import BuildConfig
 from pipeline.errors import TransientError
-from pipeline.stages.records import Reject
 
 TRANSIENT = (TransientError, TimeoutError, ConnectionError)
 TRANSIENT_RETRIES = 2
@@ -76,17 +75,14 @@ def with_retries(fn: Callable[[VideoRef, BuildConfig], VideoResult], ref: VideoR
 
 
 def failed_result(ref: VideoRef, error: BaseException, retries: int) -> VideoResult:
-    r = Reject(ref.source, ref.split, ref.video_id, "video", "process", "failed after retries",
-               f"{type(error).__name__}: {error} (tried {retries + 1} times)", file=ref.location)
-    return VideoResult(ref.source, ref.split, ref.video_id, ok=False, rejects=[r], inputs=list(ref.files))
+    return rejected_video(ref, "process", "failed after retries",
+                          f"{type(error).__name__}: {error} (tried {retries + 1} times)", ref.location)
 
 
 def lost_result(ref: VideoRef, error: BaseException) -> VideoResult:
     """A video whose batch was lost to the runner (a crashed worker, a task error): rejected, and
     the build goes on."""
-    r = Reject(ref.source, ref.split, ref.video_id, "video", "process", "task failed",
-               f"{type(error).__name__}: {error}", file=ref.location)
-    return VideoResult(ref.source, ref.split, ref.video_id, ok=False, rejects=[r], inputs=list(ref.files))
+    return rejected_video(ref, "process", "task failed", f"{type(error).__name__}: {error}", ref.location)
 
 
 def process_batch(refs: list[VideoRef], cfg: BuildConfig) -> list[VideoResult]:

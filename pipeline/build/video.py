@@ -8,8 +8,9 @@ annotation cannot serve (`SamplingError`), and any other failure (a library erro
 file, running out of memory) become a video-level reject that names the stage, the file and the
 problem, and the build goes on. Only `TransientError` propagates, so that the runner can retry it.
 
-Results are cached per video under `OUT/.work/` keyed by the input files' size and mtime, the
-settings and the code version, so an interrupted build resumes where it stopped and an unchanged
+Results are cached per video under `OUT/.work/` keyed by the converter's fingerprint of the
+video's inputs (the files' size and mtime, or the digest of its own entries in a split-wide file),
+the settings, the tasks and the code version, so an interrupted build resumes where it stopped and an unchanged
 rebuild redoes nothing. An entry that cannot be read, is incomplete, holds rows that do not fit the
 schema, or names a video file that is gone, is recomputed.
 """
@@ -116,8 +117,9 @@ class VideoResult:
         pa.Table.from_pylist(self.masks, schema=MASK_SCHEMA)
 
 
-def _reject_video(ref: VideoRef, stage: str, reason: str, detail: str, file: str | None,
-                  partial: VideoResult | None = None) -> VideoResult:
+def rejected_video(ref: VideoRef, stage: str, reason: str, detail: str, file: str | None,
+                   partial: VideoResult | None = None) -> VideoResult:
+    """`ref` rejected whole at `stage` (with what `partial` had learnt: converter drops, track scores)."""
     r = Reject(ref.source, ref.split, ref.video_id, "video", stage, reason, detail, file=file)
     res = VideoResult(ref.source, ref.split, ref.video_id, ok=False, rejects=[r], inputs=list(ref.files))
     if partial is not None:  # keep what was learnt before the failure (converter drops, track scores)
@@ -144,15 +146,15 @@ def process_video(ref: VideoRef, cfg: BuildConfig, converter: Converter, tasks: 
     except TransientError:
         raise
     except SourceError as e:
-        result = _reject_video(ref, progress.stage, "bad source file", e.problem, e.path, progress.result)
+        result = rejected_video(ref, progress.stage, "bad source file", e.problem, e.path, progress.result)
     except SamplingError as e:
-        result = _reject_video(ref, progress.stage, "sampling rate not served", str(e), ref.location, progress.result)
+        result = rejected_video(ref, progress.stage, "sampling rate not served", str(e), ref.location, progress.result)
     except MemoryError:
-        result = _reject_video(ref, progress.stage, "out of memory", "the video needed more memory than is free",
+        result = rejected_video(ref, progress.stage, "out of memory", "the video needed more memory than is free",
                                ref.location, progress.result)
     except Exception as e:  # noqa: BLE001 - one video's failure must never stop the build
         detail = f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:300]}"
-        result = _reject_video(ref, progress.stage, "unexpected error", detail, ref.location, progress.result)
+        result = rejected_video(ref, progress.stage, "unexpected error", detail, ref.location, progress.result)
     result.seconds = time.perf_counter() - t0
     return result
 
@@ -476,7 +478,7 @@ def process_video_cached(ref: VideoRef, cfg: BuildConfig, converter: Converter, 
     try:
         key = cache_key(ref, cfg, converter.fingerprint(ref), tasks)
     except SourceError as e:  # the inputs cannot even be identified: the video is rejected, not cached
-        return _reject_video(ref, "convert", "bad source file", e.problem, e.path)
+        return rejected_video(ref, "convert", "bad source file", e.problem, e.path)
     if cfg.resume and os.path.exists(path):
         res = _load_cached(path, key, cfg)
         if res is not None:
