@@ -113,5 +113,7 @@ def print_sources() -> None:
         builds = ["AcademicVideoPoint"] if "point_count" in m["tasks"] else []
         if track_tasks:
             builds.append(f"AcademicVideoTrack ({', '.join(track_tasks)})")
+        if "track" in m["tasks"]:
+            builds.append("AcademicVideoGround (ground, from the track rows)")
         table.add_row(name, m["kind"], m["licence"], "; ".join(builds), m.get("confirmed", "not recorded"))
     Console(width=200).print(table)

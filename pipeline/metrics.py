@@ -8,6 +8,9 @@
 - Tracking: on each frame, predicted points matched one to one to the objects visible there, a
   pair allowed when the point lies in the object's mask; precision, recall and F1 per frame,
   averaged over the frames of a row, then over rows (videos).
+- Grounding (task `ground`): the same per-frame matching over the row's frames, which are each
+  object's first and last visible frame (as Molmo2 scores its `point_ground_start_end` outputs
+  with its tracking evaluator); a point at any other time is a false positive.
 Empty against empty scores 1 (nothing there, nothing said). Every score is per row, then averaged.
 
 Predictions: JSON lines `{"id": ROW_ID, "prediction": TEXT}`, TEXT in Molmo2's plain-text format.
@@ -219,7 +222,10 @@ def evaluate(predictions: str, out: str, overrides: dict[str, str] | None = None
                     if dataset == "AcademicVideoPoint":
                         per_task["point_count"].append(score_point_row(row, preds[row["id"]], vt, fps))
                     else:
-                        per_task[row["task"]].append(score_track_row(row, preds[row["id"]], vt))
+                        scores = score_track_row(row, preds[row["id"]], vt)
+                        if row["task"] == "ground":
+                            scores = {k.replace("track_", "ground_"): v for k, v in scores.items()}
+                        per_task[row["task"]].append(scores)
     unknown = sorted(set(preds) - seen)
     problems += [f"{predictions}: id {rid!r} is not a row of {out}" for rid in unknown[:20]]
     if len(unknown) > 20:
@@ -227,7 +233,7 @@ def evaluate(predictions: str, out: str, overrides: dict[str, str] | None = None
     tasks = {}
     for task, rows in sorted(per_task.items()):
         tasks[task] = {"rows": len(rows), **{k: _mean([r[k] for r in rows]) for k in rows[0]}}
-    f1s = [r[k] for rows in per_task.values() for r in rows for k in ("point_f1", "track_f1") if k in r]
+    f1s = [r[k] for rows in per_task.values() for r in rows for k in ("point_f1", "track_f1", "ground_f1") if k in r]
     overall = {"rows": sum(len(v) for v in per_task.values()), "mean_f1": _mean(f1s),
                "predictions_not_in_build": len(unknown), "bad_lines": bad_lines}
     return EvalResult(tasks, overall, problems)

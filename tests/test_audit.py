@@ -12,7 +12,7 @@ import pytest
 
 from flows.cli import main
 from pipeline.build import run_build
-from pipeline.quality.audit import AuditReport, audit, audit_point_row, audit_track_row
+from pipeline.quality.audit import AuditReport, audit, audit_ground_rows, audit_point_row, audit_track_row
 from pipeline.stages import masks as M
 from tests.conftest import demo_config
 
@@ -29,9 +29,9 @@ def audited_build(sample_dir, tmp_path_factory):
 def test_audit_a_clean_build_passes_every_check(audited_build, capsys):
     report = audit(str(audited_build / "out"), echo=lambda s: None)
     assert report.ok, report.violations
-    for check in ("files", "ids", "grid", "answer", "inside"):
+    for check in ("files", "ids", "grid", "answer", "inside", "ground"):
         assert report.rows[check] > 0
-    assert report.rows["ids"] == 11
+    assert report.rows["ids"] == 14  # 3 point, 8 track and 3 grounding rows
     assert main(["audit", str(audited_build / "out")]) == 0
     assert "no violation" in capsys.readouterr().out
 
@@ -103,6 +103,36 @@ def test_audit_track_row_answer_must_be_the_visible_points():
     r = AuditReport()
     audit_track_row({**row, "answer": '<tracks coords="0.0 1 100 100;0.5 1 200 200">cat</tracks>'}, None, r)
     assert [v.check for v in r.violations] == ["answer"]
+
+
+def test_audit_ground_rows_must_be_the_first_and_last_visible_points_of_their_track_row():
+    def pt(i, x, occluded=False):
+        return {"id": i, "point": None if occluded else [x, x], "occluded": occluded}
+    track = {"id": "x/train/v/track/000-000", "task": "track", "video": "v", "expression": "cat", "mask_id": ["1", "2"],
+             "obj_id": [1, 2], "anno_id": ["a", "b"], "fps": 2, "width": 320, "height": 240,
+             "source_frames": [0, 1, 2, 3],
+             "frame_trajectories": [{"frame": k, "time": k / 2, "points": ps} for k, ps in enumerate(
+                 [[pt(1, 10), pt(2, 0, True)], [pt(1, 11), pt(2, 20)], [pt(1, 0, True), pt(2, 21)], [pt(2, 22)]])]}
+    good = {**track, "id": "x/train/v/ground/000-000", "task": "ground", "source_frames": [0, 1, 3],
+            "frame_trajectories": [{"frame": 0, "time": 0.0, "points": [pt(1, 10)]},
+                                   {"frame": 1, "time": 0.5, "points": [pt(1, 11), pt(2, 20)]},
+                                   {"frame": 3, "time": 1.5, "points": [pt(2, 22)]}]}
+    r = AuditReport()
+    audit_ground_rows([track], [good], r)
+    assert r.ok and r.rows["ground"] == 1, r.violations
+    # object 2's first entry is occluded: a row that keeps it (Molmo2 would drop object 2's start) is wrong
+    occluded_start = {**good, "source_frames": [0, 3], "frame_trajectories": [
+        {"frame": 0, "time": 0.0, "points": [pt(1, 10), pt(2, 0, True)]}, {"frame": 3, "time": 1.5, "points": [pt(2, 22)]}]}
+    for bad in (occluded_start, {**good, "expression": "dog"}):
+        r = AuditReport()
+        audit_ground_rows([track], [bad], r)
+        assert [v.check for v in r.violations] == ["ground"], r.violations
+    r = AuditReport()
+    audit_ground_rows([track], [], r)
+    assert [v.detail for v in r.violations] == ["no grounding row x/train/v/ground/000-000"]
+    r = AuditReport()
+    audit_ground_rows([], [good], r)
+    assert [v.detail for v in r.violations] == ["grounding row without its track row"]
 
 
 def test_audit_duplicate_ids_and_a_missing_source(audited_build, tmp_path):

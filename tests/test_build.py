@@ -20,7 +20,7 @@ from .conftest import demo_config
 
 def shard_paths(out):
     found = []
-    for dataset in ("AcademicVideoPoint", "AcademicVideoTrack"):
+    for dataset in ("AcademicVideoPoint", "AcademicVideoTrack", "AcademicVideoGround"):
         for root, _, files in os.walk(os.path.join(out, dataset)):
             found += [os.path.join(root, f) for f in files if f.endswith(".parquet")]
     return sorted(found)
@@ -30,6 +30,8 @@ def test_layout_and_counts(built):
     cfg, summary = built
     rel = [os.path.relpath(p, cfg.out) for p in shard_paths(cfg.out)]
     assert rel == [
+        "AcademicVideoGround/lasot/train-00000-of-00001.parquet",
+        "AcademicVideoGround/mot/train-00000-of-00001.parquet",
         "AcademicVideoPoint/lasot/train-00000-of-00001.parquet",
         "AcademicVideoPoint/mot/train-00000-of-00001.parquet",
         "AcademicVideoTrack/lasot/train-00000-of-00001.parquet",
@@ -39,12 +41,15 @@ def test_layout_and_counts(built):
     s = summary["sources"]
     assert s["sav/train"] == {"videos": 1, "videos_ok": 1, "objects": 3, "objects_unseen": 0, "tracks_kept": 3,
                               "tracks_dropped": 0, "rows_per_video": {"min": 3, "median": 3, "max": 3},
-                              "point_rows": 0, "track_rows": 3, "videos_written": 1, "cached_videos": 0}
+                              "point_rows": 0, "track_rows": 3, "ground_rows": 0, "videos_written": 1,
+                              "cached_videos": 0}
     assert s["mot/train"]["tracks_kept"] == 4 and s["mot/train"]["tracks_dropped"] == 1
     assert s["mot/train"]["point_rows"] == 1 and s["mot/train"]["track_rows"] == 1
     assert s["mot/train"]["videos_ok"] == 1  # SAMPLE-02 lost its only label's rows to the track filter
     # LaSOT: a sentence track row and a single_point_track row per sequence, as Molmo2 trains SOT sets
     assert s["lasot/train"]["point_rows"] == 2 and s["lasot/train"]["track_rows"] == 4
+    # one grounding row per track row (SA-V gives single_point_track rows only)
+    assert [s[k]["ground_rows"] for k in ("lasot/train", "mot/train", "sav/train")] == [2, 1, 0]
     tasks = [r["task"] for r in pq.read_table(os.path.join(cfg.out, "AcademicVideoTrack/lasot/train-00000-of-00001.parquet")).to_pylist()]
     assert sorted(tasks) == ["single_point_track", "single_point_track", "track", "track"]
 
@@ -72,7 +77,7 @@ def test_every_row_names_a_video_that_exists_at_the_row_rate(built):
                 assert len(vr) / 2.0 == row["video_duration"]
 
 
-@pytest.mark.parametrize("dataset", ["AcademicVideoPoint", "AcademicVideoTrack"])
+@pytest.mark.parametrize("dataset", ["AcademicVideoPoint", "AcademicVideoTrack", "AcademicVideoGround"])
 def test_every_shard_loads_with_datasets_and_matches_schema(built, dataset, tmp_path):
     from datasets import load_dataset
 

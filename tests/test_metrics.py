@@ -93,7 +93,7 @@ def test_eval_the_datasets_own_answers_score_one(eval_build, tmp_path, capsys):
     path = _write(tmp_path / "own.jsonl", {rid: r["answer"] for rid, r in rows.items()})
     assert main(["eval", path, "--against", str(root / "out"), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result["tasks"]) == {"point_count", "track", "single_point_track"}
+    assert set(result["tasks"]) == {"point_count", "track", "single_point_track", "ground"}
     for task, m in result["tasks"].items():
         assert m["rows"] > 0
         for k, v in m.items():
@@ -133,6 +133,32 @@ def test_eval_one_point_removed_costs_exactly_its_share(eval_build, tmp_path):
     assert tr["track_precision"] == 1.0
     assert tr["track_recall"] == pytest.approx((n_track - 1 + (frames - 1 + 2 / 3) / frames) / n_track, abs=1e-6)
     assert tr["track_f1"] == pytest.approx((n_track - 1 + (frames - 1 + 0.8) / frames) / n_track, abs=1e-6)
+
+
+def test_eval_ground_rows_score_only_first_and_last_appearances(eval_build, tmp_path):
+    """A grounding prediction that gives the whole track (every frame): on a start/end frame it
+    finds every object that starts or ends there (plus the others visible, false positives); every
+    other frame is a time the row does not have, all wrong."""
+    root, rows = eval_build
+    ground = {rid: r for rid, r in rows.items() if r.get("task") == "ground"}
+    assert ground
+    preds = {rid: rows[rid.replace("/ground/", "/track/")]["answer"] for rid in ground}
+    result = MX.evaluate(_write(tmp_path / "g.jsonl", preds), str(root / "out")).to_dict()
+    g = result["tasks"]["ground"]
+    precision, recall = [], []
+    for rid, r in ground.items():
+        track = rows[rid.replace("/ground/", "/track/")]
+        visible = {f["time"]: sum(not p["occluded"] for p in f["points"]) for f in track["frame_trajectories"]}
+        visible = {t: n for t, n in visible.items() if n}
+        ends = {f["time"]: len(f["points"]) for f in r["frame_trajectories"]}
+        precision.append(sum(ends.get(t, 0) / n for t, n in visible.items()) / len(visible))
+        recall.append(len(ends) / len(visible))
+    assert g["rows"] == len(ground) and g["ground_recall"] < 1.0
+    assert g["ground_precision"] == pytest.approx(sum(precision) / len(precision), abs=1e-6)
+    assert g["ground_recall"] == pytest.approx(sum(recall) / len(recall), abs=1e-6)
+    own = MX.evaluate(_write(tmp_path / "own.jsonl", {rid: r["answer"] for rid, r in ground.items()}),
+                      str(root / "out")).to_dict()
+    assert own["tasks"]["ground"]["ground_f1"] == 1.0
 
 
 def test_eval_names_bad_lines_and_unknown_ids(eval_build, tmp_path, capsys):

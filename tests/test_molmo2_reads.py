@@ -1,4 +1,5 @@
-"""allenai/molmo2's own code reads our rows: AcademicVideoPoint.load/get, TrackingDataset.load/get,
+"""allenai/molmo2's own code reads our rows: AcademicVideoPoint.load/get, TrackingDataset.load/get
+(tasks track, single_point_track and ground),
 its video loader and its DataFormatter, run on the demo build and the hard build (70 s, 25 fps,
 capitalised label). Every row must be read (none dropped) with exactly its `answer`.
 
@@ -64,14 +65,18 @@ def read_point_rows(molmo2, out, source):
     return len(d)
 
 
-def read_track_rows(molmo2, out, source):
+def read_track_rows(molmo2, out, source, dataset="AcademicVideoTrack"):
+    """Every row of `dataset` (AcademicVideoTrack, or AcademicVideoGround: Molmo2's task `ground`
+    over the same videos) read by a TrackingDataset of Molmo2's."""
     import datasets
 
     _, tracks, formatter, loader = molmo2
     from olmo.preprocessing.point_formatter import extract_tracks
 
-    full = datasets.load_dataset("parquet", data_files=sorted(glob.glob(f"{out}/AcademicVideoTrack/{source}/train-*.parquet")),
-                                 split="train")
+    files = sorted(glob.glob(f"{out}/{dataset}/{source}/train-*.parquet"))
+    if not files:
+        return 0
+    full = datasets.load_dataset("parquet", data_files=files, split="train")
     n = 0
     for task in sorted(set(full["task"])):
         ds = full.filter(lambda t: t == task, input_columns="task")
@@ -80,7 +85,7 @@ def read_track_rows(molmo2, out, source):
         class Ours(tracks.TrackingDataset):
             HF_SOURCE, DATASET_NAME = "vgdata", source
             VIDEO_HOME = f"{out}/AcademicVideoTrack/{source}"
-            TASKS, SPLIT_MAP = ["track", "single_point_track"], {"train": "train"}
+            TASKS, SPLIT_MAP = ["track", "ground", "single_point_track"], {"train": "train"}
 
         d = Ours(split="train", task=task)
         assert len(d) == len(ds)  # no row dropped (fps % sampling_fps == 0)
@@ -101,9 +106,11 @@ def test_molmo2_reads_the_demo_build_exactly(molmo2, built):
     cfg, _ = built
     assert sum(read_point_rows(molmo2, cfg.out, s) for s in ("mot", "lasot")) == 3
     assert sum(read_track_rows(molmo2, cfg.out, s) for s in ("sav", "mot", "lasot")) == 8
+    assert sum(read_track_rows(molmo2, cfg.out, s, "AcademicVideoGround") for s in ("sav", "mot", "lasot")) == 3
 
 
 @pytest.mark.slow
 def test_molmo2_reads_the_long_25fps_capitalised_build_exactly(molmo2, hard_build):  # noqa: F811
     assert sum(read_point_rows(molmo2, hard_build, s) for s in ("mot", "lasot")) == 5
     assert sum(read_track_rows(molmo2, hard_build, s) for s in ("mot", "lasot")) == 7
+    assert sum(read_track_rows(molmo2, hard_build, s, "AcademicVideoGround") for s in ("mot", "lasot")) > 0

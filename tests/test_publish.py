@@ -71,15 +71,17 @@ def test_publish_card_configs_cover_every_shard_once_and_load_offline(built):
     found = configs_by_split(cfg.out)
     covered = [p for splits in found.values() for paths in splits.values() for p in paths]
     assert sorted(covered) == sorted(s["path"] for s in manifest["shards"])  # each shard exactly once
-    assert set(found) == {"mot", "lasot", "sav_track", "mot_track", "lasot_track"}
+    assert set(found) == {"mot", "lasot", "sav_track", "mot_track", "lasot_track", "mot_ground", "lasot_ground"}
     for name, splits in found.items():
         ds = datasets.load_dataset(cfg.out, name)
         for split, paths in splits.items():
             want = sum(s["rows"] for s in manifest["shards"] if s["path"] in paths)
             assert ds[split].num_rows == want > 0
-        dataset = "AcademicVideoTrack" if name.endswith("_track") else "AcademicVideoPoint"
-        assert {r["source"] for r in ds["train"]} == {name.removesuffix("_track")}
+        dataset = "AcademicVideoPoint" if "_" not in name else "AcademicVideoTrack"
+        assert {r["source"] for r in ds["train"]} == {name.removesuffix("_track").removesuffix("_ground")}
         assert ("frame_trajectories" in ds["train"].column_names) == (dataset == "AcademicVideoTrack")
+        if name.endswith("_ground"):
+            assert set(ds["train"]["task"]) == {"ground"}
 
 
 def test_publish_card_licence_is_the_most_restrictive_and_says_so(built):

@@ -5,7 +5,7 @@ import numpy as np
 from pipeline.stages import masks as M
 from pipeline.stages import molmo_text as T
 from pipeline.stages.records import FrameAnnotation, TrackedObject, Video, VideoRecord
-from pipeline.stages.rows import RowSettings, grid_length, make_layout, object_tracks, point_rows, track_rows
+from pipeline.stages.rows import RowSettings, ground_rows, grid_length, make_layout, object_tracks, point_rows, track_rows
 from pipeline.stages.sampling import sample_frames
 
 
@@ -134,3 +134,42 @@ def test_grid_covers_the_whole_video():
     assert grid_length(40, 10.0, 2) == 8  # frames 0..39 at 10 fps: last frame at 3.9 s -> 0.0..3.5
     assert grid_length(1750, 25.0, 2) == 140  # 70 s at 25 fps
     assert grid_length(1, 30.0, 2) == 1
+
+
+def test_ground_rows_keep_each_objects_first_and_last_visible_point_of_its_track_row():
+    record = long_record(seconds=150)
+    # a second object, annotated but hidden at its start and end: its ground points are the visible ends
+    frames = {f: FrameAnnotation(visible=20 <= f < 90, rle=record.objects[0].frames[0].rle) for f in range(10, 120)}
+    record.objects.append(TrackedObject("9", "mask", category="cat", frames=frames))
+    sampled, tracks, s, layout = prepare(record, tasks=("track",))
+    track, _ = track_rows(record, sampled, tracks, s, layout)
+    ground = ground_rows(track, s)
+    assert [g["id"] for g in ground] == [t["id"].replace("/track/", "/ground/") for t in track]
+    first = ground[0]
+    assert first["task"] == "ground" and first["video"] == track[0]["video"] and first["mask_id"] == track[0]["mask_id"]
+    # object 7: visible 0..50 s of the first clip (hidden 50..70 s); object 9: annotated 5..60 s, visible 10..45 s
+    points = {(p["id"], f["time"]) for f in first["frame_trajectories"] for p in f["points"]}
+    assert points == {(7, 0.0), (7, 49.5), (9, 10.0), (9, 44.5)}
+    assert not any(p["occluded"] for f in first["frame_trajectories"] for p in f["points"])
+    assert [f["time"] for f in first["frame_trajectories"]] == [0.0, 10.0, 44.5, 49.5]
+    assert first["source_frames"] == [0, 20, 89, 99]
+    # the answer lists exactly those points, objects numbered by first appearance
+    (parsed,) = T.parse(first["answer"])
+    assert [(f.time, [i for i, _, _ in f.points]) for f in parsed.frames] == [(0.0, [1]), (10.0, [2]), (44.5, [2]), (49.5, [1])]
+    assert "cat" in first["question"]
+    # the third clip (128 s..150 s) shows object 7 throughout: its first and last grid times
+    last = ground[-1]
+    assert [(f["time"], f["frame"]) for f in last["frame_trajectories"]] == [(0.0, 0), (21.5, 43)]
+
+
+def test_ground_answer_follows_molmo2s_start_end_filter_on_occluded_entries():
+    """Molmo2's start/end filter takes an object's first and last *entry*, occluded or not; a
+    ground row therefore holds no occluded entry, and its answer equals the filter's output."""
+    row = {"task": "ground", "mask_id": ["1", "2"], "expression": "dog", "width": 100, "height": 100, "sampling_fps": 2,
+           "frame_trajectories": [
+               {"frame": 0, "time": 0.0, "points": [{"id": 1, "point": [10.0, 10.0], "occluded": False}]},
+               {"frame": 1, "time": 0.5, "points": [{"id": 1, "point": [20.0, 20.0], "occluded": False},
+                                                    {"id": 2, "point": [90.0, 90.0], "occluded": False}]},
+               {"frame": 3, "time": 1.5, "points": [{"id": 1, "point": [30.0, 30.0], "occluded": False},
+                                                    {"id": 2, "point": [80.0, 80.0], "occluded": False}]}]}
+    assert T.track_answer(row) == '<tracks coords="0.0 1 100 100;0.5 2 900 900;1.5 1 300 300 2 800 800">dog</tracks>'

@@ -38,7 +38,7 @@ from pipeline.stages.frames import SampledFrames
 from pipeline.stages.masks import clip_box
 from pipeline.stages.png_masks import read_png_masks
 from pipeline.stages.records import FrameAnnotation, Reject, VideoRecord
-from pipeline.stages.rows import Layout, RowSettings, make_layout, object_tracks, point_rows, track_rows
+from pipeline.stages.rows import Layout, RowSettings, ground_rows, make_layout, object_tracks, point_rows, track_rows
 from pipeline.stages.sampling import sample_frames
 from pipeline.stages.segmenters import SegmentRequest, get_segmenter
 from pipeline.stages.track_filter import score_track
@@ -52,6 +52,7 @@ class VideoResult:
     ok: bool
     point_rows: list[dict] = field(default_factory=list)
     track_rows: list[dict] = field(default_factory=list)
+    ground_rows: list[dict] = field(default_factory=list)  # Molmo2's `ground` task, from the track rows
     rejects: list[Reject] = field(default_factory=list)
     tracks: list[dict] = field(default_factory=list)  # every track: kept?, mean IoU, re-prompts
     videos: list[dict] = field(default_factory=list)  # written videos: path (in OUT), frames, bytes, sha256
@@ -69,7 +70,7 @@ class VideoResult:
     late_rejects: list[Reject] = field(default_factory=list)  # added while writing outputs (name clashes)
 
     def row_count(self, attr: str) -> int:
-        """Rows of `attr` ("point_rows", "track_rows", "masks", "rejects", "tracks"), held or in a part."""
+        """Rows of `attr` ("point_rows", "track_rows", "ground_rows", "masks", "rejects", "tracks"), held or in a part."""
         return self.parts[attr]["rows"] if attr in self.parts else len(getattr(self, attr))
 
     def reject_counts(self) -> Counter:
@@ -101,7 +102,7 @@ class VideoResult:
             raise ValueError("cached result has missing or unknown fields")
         if not isinstance(d["counts"], dict):
             raise ValueError("cached result field counts is not a mapping")
-        for key in ("point_rows", "track_rows", "masks", "rejects", "tracks", "videos", "inputs"):
+        for key in ("point_rows", "track_rows", "ground_rows", "masks", "rejects", "tracks", "videos", "inputs"):
             if not isinstance(d[key], list) or not all(isinstance(x, (dict, str)) for x in d[key]):
                 raise ValueError(f"cached result field {key} is not a list")
         d = dict(d)
@@ -114,6 +115,7 @@ class VideoResult:
         """Raise unless every row fits its dataset's schema (shard writing would fail later)."""
         pa.Table.from_pylist(self.point_rows, schema=POINT_SCHEMA)
         pa.Table.from_pylist(self.track_rows, schema=TRACK_SCHEMA)
+        pa.Table.from_pylist(self.ground_rows, schema=TRACK_SCHEMA)
         pa.Table.from_pylist(self.masks, schema=MASK_SCHEMA)
 
 
@@ -226,6 +228,7 @@ def _process(ref: VideoRef, cfg: BuildConfig, converter: Converter, tasks: tuple
     res.rejects += rej
     res.track_rows, rej = track_rows(record, sampled, tracks, settings, layout)
     res.rejects += rej
+    res.ground_rows = ground_rows(res.track_rows, settings)
     # A row that does not fit its schema would fail shard writing for the whole build: it fails
     # this video here instead (as an unexpected error naming the column).
     res.check_rows()
@@ -373,7 +376,7 @@ def work_path(cfg: BuildConfig, ref: VideoRef) -> str:
     return os.path.join(cfg.out, ".work", ref.source, ref.split, f"{name}-{safe}.json")
 
 
-PART_SCHEMAS = {"point_rows": POINT_SCHEMA, "track_rows": TRACK_SCHEMA, "masks": MASK_SCHEMA,
+PART_SCHEMAS = {"point_rows": POINT_SCHEMA, "track_rows": TRACK_SCHEMA, "ground_rows": TRACK_SCHEMA, "masks": MASK_SCHEMA,
                 "rejects": REJECT_SCHEMA, "tracks": TRACK_LOG_SCHEMA}
 
 
@@ -437,7 +440,7 @@ def _stripped(res: VideoResult, parts: dict) -> VideoResult:
     res.parts = parts
     if not res.counts:
         res.counts = {"rejects": dict(res.reject_counts()), "tracks": dict(res.track_counts())}
-    res.point_rows, res.track_rows, res.masks, res.tracks = [], [], [], []
+    res.point_rows, res.track_rows, res.ground_rows, res.masks, res.tracks = [], [], [], [], []
     res.rejects = [x for x in res.rejects if x.level == "video"]
     return res
 

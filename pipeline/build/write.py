@@ -4,6 +4,7 @@
     OUT/AcademicVideoPoint/<source>/<split>/videos-<fps>fps/<video>.mp4
     OUT/AcademicVideoTrack/<source>/<split>-00000-of-0000N.parquet
     OUT/AcademicVideoTrack/<source>/<split>/videos/<clip>.mp4
+    OUT/AcademicVideoGround/<source>/<split>-00000-of-0000N.parquet   (over the track videos)
     OUT/rejects.parquet      every dropped video, track, frame or row with its reason
     OUT/tracks.parquet       every track: kept or not, mean mask/box IoU, re-prompts
     OUT/masks.parquet        box sources' masks on the sampled frames (what the audit checks against)
@@ -39,9 +40,10 @@ from pipeline.outputs.schemas import MASK_SCHEMA, POINT_SCHEMA, TRACK_LOG_SCHEMA
 from pipeline.outputs.shards import write_shard_stream
 from pipeline.progress import Progress, progress
 from pipeline.stages.records import Reject
-from pipeline.stages.rows import POINT_DATASET, TRACK_DATASET
+from pipeline.stages.rows import GROUND_DATASET, POINT_DATASET, TRACK_DATASET
 
-DATASETS = ((POINT_DATASET, "point_rows", POINT_SCHEMA), (TRACK_DATASET, "track_rows", TRACK_SCHEMA))
+DATASETS = ((POINT_DATASET, "point_rows", POINT_SCHEMA), (TRACK_DATASET, "track_rows", TRACK_SCHEMA),
+            (GROUND_DATASET, "ground_rows", TRACK_SCHEMA))
 LOG_GROUP_BYTES = 4 * 2**20  # rejects/tracks/masks.parquet row groups
 
 
@@ -61,8 +63,8 @@ def _dedupe_video_paths(results: list[VideoResult]) -> None:
         if clash is None:
             owner.update({v["path"]: r.video_id for v in r.videos})
             continue
-        r.ok, r.point_rows, r.track_rows, r.videos = False, [], [], []
-        r.parts = {k: v for k, v in r.parts.items() if k not in ("point_rows", "track_rows")}
+        r.ok, r.point_rows, r.track_rows, r.ground_rows, r.videos = False, [], [], [], []
+        r.parts = {k: v for k, v in r.parts.items() if k not in ("point_rows", "track_rows", "ground_rows")}
         r.late_rejects.append(Reject(r.source, r.split, r.video_id, "video", "videos", "video file name clash",
                                 f"{clash} is also written for video {owner[clash]!r}"))
 
@@ -72,7 +74,7 @@ def _remove_stale(cfg: BuildConfig, written: set[str]) -> list[str]:
     this build did not write (and leftover temporary files). Returns what was removed (relative)."""
     removed = []
     for spec in cfg.sources:
-        for dataset in (POINT_DATASET, TRACK_DATASET):
+        for dataset, _, _ in DATASETS:
             folder = checks.join_inside(cfg.out, f"{dataset}/{spec.name}", "output folder")
             patterns = [os.path.join(folder, f"{spec.split}-*-of-*.parquet"), os.path.join(folder, ".*.tmp"),
                         os.path.join(folder, spec.split, "**", "*.mp4"), os.path.join(folder, spec.split, "**", ".*.tmp")]
@@ -262,6 +264,7 @@ def summarise(cfg: BuildConfig, results: list[VideoResult], shards: list[dict], 
             if per_video else None,
             "point_rows": sum(r.row_count("point_rows") for r in rs),
             "track_rows": sum(r.row_count("track_rows") for r in rs),
+            "ground_rows": sum(r.row_count("ground_rows") for r in rs),
             "videos_written": sum(len(r.videos) for r in rs), "cached_videos": sum(r.cached for r in rs),
         }
     carried = sorted({f"{s['source']}/{s['split']}" for s in shards if "carried_from" in s})
@@ -293,7 +296,7 @@ def format_summary(summary: dict) -> str:
         spread = f"; rows per video {per_video['min']}..{per_video['max']} (median {per_video['median']})" if per_video else ""
         lines.append(f"  {key}: {s['videos_ok']}/{s['videos']} videos ok, {s['objects']} objects{unseen}, "
                      f"objects kept {s['tracks_kept']}/{scored} scored, rows {s['point_rows']} point + "
-                     f"{s['track_rows']} track{spread}" + (f" ({s['cached_videos']} videos reused)" if s["cached_videos"] else ""))
+                     f"{s['track_rows']} track + {s.get('ground_rows', 0)} ground{spread}" + (f" ({s['cached_videos']} videos reused)" if s["cached_videos"] else ""))
     lines.append(f"  shards: {summary['shards']}; rows: " + ", ".join(f"{k} {v}" for k, v in summary["rows"].items()))
     lines += [f"    {os.path.join(summary['out'], path)}" for path in summary.get("shard_files", [])]
     if summary.get("videos_mode") == "encode":

@@ -5,7 +5,7 @@ The card is what the Hub and `datasets` read: its YAML front matter holds one `c
 config and `datasets.load_dataset(OUT_OR_REPO, "mevis")` loads MeViS's point rows. Point configs
 are named after the source (`mevis`, as Molmo2's `subset` column names them); track configs add
 `_track` (`mevis_track`), because the two datasets have different columns and one config can hold
-only one schema. `dataset_info` gives each config's features and split sizes, so a reader knows the
+only one schema; grounding rows (Molmo2's task `ground`) add `_ground` (`mevis_ground`). `dataset_info` gives each config's features and split sizes, so a reader knows the
 shape without downloading. The body says where the rows come from and under what terms: every
 source's licence, the card's own licence (the most restrictive of them, and it says so), citations,
 the build's summary and rejects by reason, the code version and the build config.
@@ -22,7 +22,9 @@ import os
 
 import yaml
 
-POINT_DATASET, TRACK_DATASET = "AcademicVideoPoint", "AcademicVideoTrack"
+from pipeline.stages.rows import GROUND_DATASET, POINT_DATASET, TRACK_DATASET
+
+CONFIG_SUFFIX = {POINT_DATASET: "", TRACK_DATASET: "_track", GROUND_DATASET: "_ground"}
 
 # From least to most restrictive; one rank may hold several licences that do not include each other.
 LICENCE_RANK = {"cc0-1.0": 0, "mit": 1, "bsd-3-clause": 1, "cc-by-4.0": 2, "cc-by-sa-4.0": 3, "cc-by-nc-4.0": 4,
@@ -30,7 +32,7 @@ LICENCE_RANK = {"cc0-1.0": 0, "mit": 1, "bsd-3-clause": 1, "cc-by-4.0": 2, "cc-b
 
 
 def config_name(dataset: str, source: str) -> str:
-    return source if dataset == POINT_DATASET else f"{source}_track"
+    return source + CONFIG_SUFFIX[dataset]
 
 
 def shard_glob(dataset: str, source: str, split: str) -> str:
@@ -132,11 +134,13 @@ def card_text(manifest: dict, out: str | None = None) -> str:
              "Video pointing, counting and point-tracking rows in the style of Ai2's Molmo2, built by "
              "vgdata from public tracking and segmentation datasets: "
              "AcademicVideoPoint holds point and count questions (one point per object, at the first sampled "
-             "frame where it appears), AcademicVideoTrack holds point tracks at the sampling rate. "
+             "frame where it appears), AcademicVideoTrack holds point tracks at the sampling rate, "
+             "AcademicVideoGround holds Molmo2's grounding rows (task `ground`: each object's first and last "
+             "visible point of a track row, over the same video). "
              "Answers are Molmo2's plain-text point format.", "",
              "## Configs", "",
              "One config per dataset and source; point configs are named after the source, track configs add "
-             "`_track`. Every shard belongs to exactly one config.", "",
+             "`_track`, grounding configs `_ground`. Every shard belongs to exactly one config.", "",
              "```python", "from datasets import load_dataset",
              f"ds = load_dataset(REPO, {next(iter(configs), 'CONFIG')!r}, split="
              f"{next(iter(next(iter(configs.values()))['splits'])) if configs else 'train'!r})",
@@ -162,7 +166,7 @@ def card_text(manifest: dict, out: str | None = None) -> str:
         else:
             lines.append(f"- {key}: {s['videos_ok']}/{s['videos']} videos, {s['objects']} objects, tracks kept "
                          f"{s['tracks_kept']}, dropped {s['tracks_dropped']}, rows {s['point_rows']} point + "
-                         f"{s['track_rows']} track")
+                         f"{s['track_rows']} track + {s.get('ground_rows', 0)} ground")
     rejects = summary.get("rejects_by_reason") or {}
     lines += ["", "### Left out (rejects by reason; every one is a row of `rejects.parquet`)", ""]
     lines += [f"- {n} x {reason}" for reason, n in rejects.items()] or ["- none"]

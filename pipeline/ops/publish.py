@@ -36,7 +36,7 @@ from pipeline.outputs.manifest import HashCache
 from pipeline.quality.files import TOP_FILES, check_build
 from pipeline.progress import progress
 
-MANAGED = ("AcademicVideoPoint/", "AcademicVideoTrack/")  # remote files here that the build lacks are stale
+MANAGED = ("AcademicVideoPoint/", "AcademicVideoTrack/", "AcademicVideoGround/")  # remote files here that the build lacks are stale
 RETRY_STATUS = {429, 500, 502, 503, 504}
 FATAL_STATUS = {401: "the Hub refused the token (401): set HF_TOKEN or run `hf auth login`",
                 403: "the token may not write to this repo (403)",

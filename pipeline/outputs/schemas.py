@@ -104,7 +104,8 @@ TRACK_LOG_SCHEMA = pa.schema([
     ("label", pa.string()), ("status", pa.string()),
 ])
 
-DATASET_SCHEMAS = {"AcademicVideoPoint": POINT_SCHEMA, "AcademicVideoTrack": TRACK_SCHEMA}
+DATASET_SCHEMAS = {"AcademicVideoPoint": POINT_SCHEMA, "AcademicVideoTrack": TRACK_SCHEMA,
+                   "AcademicVideoGround": TRACK_SCHEMA}  # ground rows: the track columns, task `ground`
 
 
 def hf_features(dataset: str):

@@ -12,7 +12,9 @@ Checks, each a line of the table it prints:
   visible on a sampled frame of the clip;
 - inside: every visible point lies in its object's mask on that frame; for box sources in the
   stored SAM 2 mask and in the ground-truth box. A point row's points are matched one to one to
-  the query's objects (Hungarian, scipy).
+  the query's objects (Hungarian, scipy);
+- ground: every track row has its grounding row (AcademicVideoGround) and that row holds exactly,
+  per object, the track's first and last visible point (time, point, source frame), nothing else.
 """
 
 from __future__ import annotations
@@ -27,8 +29,11 @@ from pipeline.errors import VgdataError
 from pipeline.quality.ground_truth import GroundTruth, TruthError, VideoTruth, read_manifest
 from pipeline.quality.rows import rows_by_video, shards_by_pair
 from pipeline.stages.molmo_text import parse
+from pipeline.stages.rows import GROUND_DATASET as GROUND
+from pipeline.stages.rows import POINT_DATASET as POINT
+from pipeline.stages.rows import TRACK_DATASET as TRACK
 
-CHECKS = ("files", "ids", "grid", "answer", "count", "inside")
+CHECKS = ("files", "ids", "grid", "answer", "count", "inside", "ground")
 SCALE = 1000
 
 
@@ -196,6 +201,44 @@ def audit_track_row(row: dict, truth: VideoTruth | None, report: AuditReport) ->
                                                    f"on source frame {src}"))
 
 
+def _ends(row: dict) -> set[tuple]:
+    """(object, time, x, y, source frame) of each object's first and last visible point."""
+    seen: dict[int, list[tuple]] = {}
+    for f, src in zip(row["frame_trajectories"], row["source_frames"]):
+        for p in f["points"]:
+            if not p["occluded"]:
+                seen.setdefault(p["id"], []).append((p["id"], f["time"], *p["point"], src))
+    return {e for pts in seen.values() for e in (pts[0], pts[-1])}
+
+
+def audit_ground_rows(track: list[dict], ground: list[dict], report: AuditReport) -> None:
+    """A video's grounding rows against its track rows (same clip and query, ids `/ground/` for
+    `/track/`)."""
+    by_id = {r["id"]: r for r in ground}
+    for t in track:
+        if t["task"] != "track":
+            continue
+        report.rows["ground"] += 1
+        gid = t["id"].replace("/track/", "/ground/", 1)
+        g = by_id.pop(gid, None)
+        if g is None:
+            report.violations.append(Violation("ground", t["id"], f"no grounding row {gid}"))
+            continue
+        got = {(p["id"], f["time"], *p["point"], src) for f, src in zip(g["frame_trajectories"], g["source_frames"])
+               for p in f["points"] if not p["occluded"]}
+        extra = [p for f in g["frame_trajectories"] for p in f["points"] if p["occluded"]]
+        same = all(g[k] == t[k] for k in ("video", "expression", "mask_id", "obj_id", "anno_id", "fps", "width", "height"))
+        want = _ends(t)
+        if got != want or extra or not same or g["task"] != "ground":
+            report.violations.append(Violation("ground", gid, f"not the first and last visible points of {t['id']}: "
+                                               f"missing {sorted(want - got)[:3]}, extra {sorted(got - want)[:3]}"
+                                               + (f", {len(extra)} occluded entries" if extra else "")
+                                               + ("" if same else ", video/query columns differ")))
+    for gid in sorted(by_id):
+        report.rows["ground"] += 1
+        report.violations.append(Violation("ground", gid, "grounding row without its track row"))
+
+
 def audit(out: str, overrides: dict[str, str] | None = None, echo=print, check_files: bool = True) -> AuditReport:
     """Audit the build in `out`; `overrides` maps a source name to a root to read instead of the
     manifest's. `check_files=False` leaves out the shard hashes and counts (`check_build`) for a
@@ -221,6 +264,7 @@ def audit(out: str, overrides: dict[str, str] | None = None, echo=print, check_f
         for (source, split), shards in shards_by_pair(manifest).items():
             ids: Counter = Counter()
             readable = True
+            grounded = GROUND in shards  # builds before grounding rows have none to check
             for video_id, by_dataset in rows_by_video(out, shards, on_error=unreadable_shard):
                 vt = None
                 if readable:
@@ -232,11 +276,13 @@ def audit(out: str, overrides: dict[str, str] | None = None, echo=print, check_f
                 for dataset, rows in by_dataset.items():
                     for row in rows:
                         ids[row["id"]] += 1
-                        if dataset == "AcademicVideoPoint":
+                        if dataset == POINT:
                             audit_point_row(row, vt, fps, report)
                         else:
                             audit_track_row(row, vt, report)
                     bar.advance(n=len(rows))
+                if grounded or by_dataset.get(GROUND):
+                    audit_ground_rows(by_dataset.get(TRACK, []), by_dataset.get(GROUND, []), report)
             report.rows["ids"] += len(ids)
             report.violations += [Violation("ids", rid, f"id appears {n} times") for rid, n in sorted(ids.items()) if n > 1]
     return report

@@ -44,11 +44,11 @@ def _e(x) -> str:
 
 
 def _sources_table(stats: BuildStats) -> str:
-    cols = ["source", "videos", "videos ok", "queries", "point rows", "track rows", "tracks kept", "tracks dropped",
+    cols = ["source", "videos", "videos ok", "queries", "point rows", "track rows", "ground rows", "tracks kept", "tracks dropped",
             "tracks unseen", "rejects"]
     rows = []
     for key, s in sorted(stats.sources.items()):
-        vals = [s.videos, s.videos_ok, s.queries, s.point_rows, s.track_rows, s.tracks_kept, s.tracks_dropped,
+        vals = [s.videos, s.videos_ok, s.queries, s.point_rows, s.track_rows, s.ground_rows, s.tracks_kept, s.tracks_dropped,
                 s.tracks_unseen, sum(s.rejects.values())]
         rows.append(f"<tr><td>{_e(key)}</td>" + "".join(f'<td class="n">{v}</td>' for v in vals) + "</tr>")
     return "<table><tr>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>" + "".join(rows) + "</table>"

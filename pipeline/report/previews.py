@@ -118,13 +118,13 @@ def point_frames(row: dict, truth: VideoTruth, fps: float) -> list[tuple[float, 
 
 
 def preview_row(row: dict, dataset: str, truth: VideoTruth, fps: float, folder: str, name: str) -> Preview:
-    frames = track_frames(row) if dataset == "AcademicVideoTrack" else point_frames(row, truth, fps)
+    frames = track_frames(row) if dataset != "AcademicVideoPoint" else point_frames(row, truth, fps)
     question = row["question"]
     if not frames:
         return Preview(row["id"], dataset, question, row["answer"], "", None, "no frame with a point (nothing there)")
     objects = sorted({m.object_id for _, _, ms in frames for m in ms})
     colour_of = {o: COLOURS[i % len(COLOURS)] for i, o in enumerate(objects)}
-    pick = _evenly(len(frames), MAX_GIF_FRAMES if dataset == "AcademicVideoTrack" else MAX_SHEET_FRAMES)
+    pick = _evenly(len(frames), MAX_GIF_FRAMES if dataset != "AcademicVideoPoint" else MAX_SHEET_FRAMES)
     chosen = [frames[i] for i in pick]
     pixels = read_frames(truth.video, [src for _, src, _ in chosen])
     drawn = [draw(px, marks, truth, src, colour_of) for px, (_, src, marks) in zip(pixels, chosen)]
@@ -133,7 +133,7 @@ def preview_row(row: dict, dataset: str, truth: VideoTruth, fps: float, folder: 
     sheet_name = f"{name}.png"
     sheet.save(os.path.join(folder, sheet_name), optimize=True)
     gif_name = None
-    if dataset == "AcademicVideoTrack" and len(drawn) > 1:
+    if dataset != "AcademicVideoPoint" and len(drawn) > 1:
         gif_name = f"{name}.gif"
         small = [_tile(img, f"t={t:g}s") for img, (t, _, _) in zip(drawn, chosen)]
         small[0].save(os.path.join(folder, gif_name), save_all=True, append_images=small[1:],
@@ -143,7 +143,7 @@ def preview_row(row: dict, dataset: str, truth: VideoTruth, fps: float, folder: 
 
 def centre_offsets(row: dict, dataset: str, truth: VideoTruth, fps: float) -> list[tuple[float, float]]:
     """Each visible point's offset from its mask's centroid over the mask's bounding-box size."""
-    frames = track_frames(row) if dataset == "AcademicVideoTrack" else point_frames(row, truth, fps)
+    frames = track_frames(row) if dataset != "AcademicVideoPoint" else point_frames(row, truth, fps)
     out = []
     for _, src, marks in frames:
         for m in marks:

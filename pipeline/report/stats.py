@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
-POINT, TRACK = "AcademicVideoPoint", "AcademicVideoTrack"
+from pipeline.stages.rows import GROUND_DATASET as GROUND, POINT_DATASET as POINT, TRACK_DATASET as TRACK
 
 
 @dataclass
@@ -19,6 +19,7 @@ class SourceStats:
     queries: int = 0
     point_rows: int = 0
     track_rows: int = 0
+    ground_rows: int = 0
     tracks_kept: int = 0
     tracks_dropped: int = 0
     tracks_unseen: int = 0
@@ -61,6 +62,8 @@ def gather(out: str, manifest: dict) -> BuildStats:
                 stats.counts[shard["source"]].append(r["count"])
                 stats.first_seen[shard["source"]] += r["timestamps"]
                 queries[key].add((r["video_name"], r["category"]))
+        elif shard["dataset"] == GROUND:
+            st.ground_rows += shard["rows"]
         else:
             for r in _batches(path, ["obj_id", "frame_trajectories", "task", "expression", "source_video"]):
                 st.track_rows += 1

@@ -13,7 +13,8 @@ occluded points and frames without a visible point are left out.
 following, step by step, what allenai/molmo2 does with such a row (docs/MOLMO2.md cites each step):
 `AcademicVideoPoint.load` + `DataFormatter.format_video_points` for point rows,
 `TrackingDataset._create_message_list` + `DataFormatter.format_video_object_track_points` for
-track rows. Every row's `answer` is made by these functions, so it is what Molmo2 trains on.
+track rows (task `ground`: style `video_point_ground_start_end`, each object's first and last
+frame). Every row's `answer` is made by these functions, so it is what Molmo2 trains on.
 """
 
 from __future__ import annotations
@@ -197,8 +198,23 @@ def query_points_text(row: dict) -> str:
     return encode_points([(t, [(to_scale(x, row["width"]), to_scale(y, row["height"]))])], row["expression"])
 
 
+def _start_end(frames: list) -> list:
+    """`PointFormatter._filter_all_but_start_end`: per object only the first and last frame it has
+    an entry on (occluded or not), frames that keep nothing dropped."""
+    seen: dict[object, list[int]] = {}
+    for i, (_, _, pts) in enumerate(frames):
+        for k in pts:
+            seen.setdefault(k, []).append(i)
+    out = []
+    for i, (frame, t, pts) in enumerate(frames):
+        kept = {k: p for k, p in pts.items() if i in (seen[k][0], seen[k][-1])}
+        if kept:
+            out.append((frame, t, kept))
+    return out
+
+
 def track_answer(row: dict) -> str:
-    """An AcademicVideoTrack row's answer (tasks `track` and `single_point_track`).
+    """An AcademicVideoTrack row's answer (tasks `track`, `single_point_track` and `ground`).
 
     Assumes the video shows every time in the row (vgdata writes each row's video at
     `sampling_fps`, which makes Molmo2's video sampler return exactly those times)."""
@@ -211,6 +227,8 @@ def track_answer(row: dict) -> str:
             return ""
         frames = _sample_at_fps(frames, row["sampling_fps"])
         frames = [f for f in frames if f[1] > query[0] and 0 in f[2]]
+    elif row["task"] == "ground":  # every frame the video shows, no resampling
+        frames = _start_end(frames)
     else:
         frames = _sample_at_fps(frames, row["sampling_fps"])
     if not frames:

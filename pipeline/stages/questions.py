@@ -30,6 +30,12 @@ SINGLE_POINT_TRACK_TEMPLATES = (
     "Object tracking: {input_points} starting position, {fps} FPS rate.",
 )
 
+GROUND_TEMPLATES = (
+    "Where does each {label} first appear in the video, and where is it last seen? Point to both.",
+    "Point to every {label} at the first and at the last moment it is visible.",
+    "Mark the first and the last appearance of each {label} with a point.",
+)
+
 
 VALIDATION_SPLITS = ("val", "valid", "validation", "valid_u")
 

@@ -17,6 +17,11 @@ Molmo2's loaders read each row exactly (docs/MOLMO2.md):
   query over all its objects (none for a no-target query); task `single_point_track`: one row per object, queried by
   its first visible point in the clip. `frame` and `time` count from the clip's start, with
   `frame == time * fps` (Molmo2's parser maps times to frames that way).
+- Grounding (`ground_rows`, Molmo2's task `ground`, style `video_point_ground_start_end`): from
+  every `track` row, one row that keeps, per object, only its first and last visible frame in the
+  clip (no occluded entry: Molmo2's start/end filter counts those as appearances). It shares the
+  track row's video and is written as a dataset of its own (`GROUND_DATASET`, card config
+  `<source>_ground`).
 A query one of whose tracks was dropped upstream (`record.filtered`) keeps only what stays true:
 point rows over the stretches of each window in which that object is not visible on a sampled
 frame (at least `min_partial_seconds`, with their own clip_start/end_time), and track rows for the
@@ -41,6 +46,7 @@ from pipeline.stages.records import Reject, TrackedObject, VideoRecord
 from pipeline.stages.sampling import SampledFrame
 
 POINT_DATASET, TRACK_DATASET = "AcademicVideoPoint", "AcademicVideoTrack"
+GROUND_DATASET = "AcademicVideoGround"  # Molmo2's tracking task `ground`: rows over the track videos
 
 
 def stable_rng(*parts) -> np.random.Generator:
@@ -376,3 +382,36 @@ def track_rows(
                                            input_points=T.query_points_text(row), fps=fps)
                 rows.append(row)
     return rows, rejects
+
+
+def start_end(trajectories: list[dict], source_frames: list[int]) -> tuple[list[dict], list[int]]:
+    """Per object, its first and last visible point of `trajectories` (frames without one dropped)."""
+    seen: dict[int, list[int]] = {}
+    for i, fr in enumerate(trajectories):
+        for p in fr["points"]:
+            if not p["occluded"]:
+                seen.setdefault(p["id"], []).append(i)
+    keep = {(i, oid) for oid, idx in seen.items() for i in (idx[0], idx[-1])}
+    out, frames = [], []
+    for i, (fr, src) in enumerate(zip(trajectories, source_frames)):
+        pts = [p for p in fr["points"] if (i, p["id"]) in keep]
+        if pts:
+            out.append({**fr, "points": pts})
+            frames.append(src)
+    return out, frames
+
+
+def ground_rows(track: list[dict], settings: RowSettings) -> list[dict]:
+    """A `ground` row for every `track` row: the same query, clip and video, each object's first and
+    last visible point."""
+    rows = []
+    for t in track:
+        if t["task"] != "track":
+            continue
+        traj, frames = start_end(t["frame_trajectories"], t["source_frames"])
+        row_id = t["id"].replace("/track/", "/ground/", 1)
+        row = {**t, "id": row_id, "qid": row_id, "task": "ground", "frame_trajectories": traj, "source_frames": frames}
+        row["question"] = Q.choose(Q.GROUND_TEMPLATES, stable_rng(settings.seed, row_id, "question"), label=t["expression"])
+        row["answer"] = T.track_answer(row)
+        rows.append(row)
+    return rows
