@@ -270,18 +270,34 @@ def davis_expressions(path: str, root: str | None = None) -> tuple[dict, list[Dr
     return out, dropped
 
 
+DAVIS_MASK_FOLDERS = {"unsupervised": "Annotations_unsupervised", "semisupervised": "Annotations"}
+
+
 class RefDavis17Converter(PaletteConverter):
     """Ref-DAVIS17: `<root>/DAVIS/{JPEGImages,Annotations_unsupervised}/480p/<video>/00000.*`,
     `<root>/DAVIS/ImageSets/2017/<split>.txt`, `<root>/davis_text_annotations/*.txt`. DAVIS is
-    24 fps, every frame annotated."""
+    24 fps, every frame annotated.
+
+    Which DAVIS masks the texts' object ids number is not said in any public file, and the two
+    public readers differ: ReferFormer (convert_davis_to_ytvos.py) reads `Annotations_unsupervised`,
+    RefVOS (data/davis2017.py) the semi-supervised `Annotations`; the two sets number objects
+    independently. Option `masks`: `auto` (the unsupervised set where present, as ReferFormer;
+    else `Annotations`, the set DAVIS 2017 trainval ships), or either set by name."""
 
     name = "ref_davis17"
     OPTIONS = {"frame_fps": ((int, float), 24.0, "frame rate of the DAVIS frames"),
-               "expressions": (str, "full_video", "which text files: full_video, first_frame or both")}
+               "expressions": (str, "full_video", "which text files: full_video, first_frame or both"),
+               "masks": (str, "auto", "which DAVIS masks: auto, unsupervised or semisupervised")}
 
     def folders(self, root, split):
         davis = os.path.join(root, "DAVIS")
-        return (os.path.join(davis, "JPEGImages", "480p"), os.path.join(davis, "Annotations_unsupervised", "480p"))
+        which = self.options["masks"]
+        if which == "auto":
+            found = os.path.join(davis, DAVIS_MASK_FOLDERS["unsupervised"], "480p")
+            which = "unsupervised" if os.path.isdir(found) else "semisupervised"
+        if which not in DAVIS_MASK_FOLDERS:
+            raise SourceError(root, f"option masks={which!r}: use auto, unsupervised or semisupervised")
+        return (os.path.join(davis, "JPEGImages", "480p"), os.path.join(davis, DAVIS_MASK_FOLDERS[which], "480p"))
 
     def _text_files(self, root):
         which = self.options["expressions"]
@@ -312,29 +328,50 @@ class RefDavis17Converter(PaletteConverter):
 
 
 class VipsegConverter(PaletteConverter):
-    """VIPSeg: `<root>/imgs/<video>/*.jpg`, `<root>/panomasks/<video>/*.png`, splits
-    `<root>/<split>.txt`, categories `<root>/panoVIPSeg_categories.json` (`isthing`)."""
+    """VIPSeg in either of its two layouts (the repository's README figures and scripts):
+    - as released: `<root>/imgs/<video>/00000001.jpg`, `<root>/panomasks/<video>/00000001.png`,
+      `<root>/<split>.txt`, names from `<root>/label_num_dic_final.json` (`{name: "id"}`, ids
+      1-based as in the PNGs, `"others": "0"`, no thing flag);
+    - after the official `change2_720p.py`: frames in `images/`, and `panoVIPSeg_categories.json`
+      (`[{id, name, isthing}]`, ids 0-based: PNG value = id + 1).
+    Panoptic values: below 125 a stuff category id, else category * 100 + instance (instances from 0,
+    so 6100 is the first person). Only instance values become objects; with the categories JSON
+    only its thing classes do."""
 
     name = "vipseg"
     encoding = "panoptic"
+    CATEGORY_FILES = ("panoVIPSeg_categories.json", "label_num_dic_final.json")
 
     def folders(self, root, split):
-        return os.path.join(root, "imgs"), os.path.join(root, "panomasks")
+        frames = os.path.join(root, "images")
+        return (frames if os.path.isdir(frames) else os.path.join(root, "imgs")), os.path.join(root, "panomasks")
 
     def side_files(self, root, split):
-        return [os.path.join(root, "panoVIPSeg_categories.json")]
+        for name in self.CATEGORY_FILES:
+            if os.path.exists(os.path.join(root, name)):
+                return [os.path.join(root, name)]
+        raise SourceError(root, f"no category file: expected {' or '.join(self.CATEGORY_FILES)}")
 
     def video_ids(self, root, split, masks):
         listing = os.path.join(root, f"{split}.txt")
         return sorted({line.strip() for line in read_text(listing, root=root).splitlines() if line.strip()})
 
     def thing_categories(self, ref):
-        """PNG category value -> name for thing classes: the JSON's ids are 0-based, the PNG's
-        1-based (VIPSeg's create_panoptic_video_labels.py subtracts one)."""
+        """PNG category value -> name: from the categories JSON its thing classes (0-based ids, +1 as
+        VIPSeg's create_panoptic_video_labels.py does), from label_num_dic_final.json every class
+        (already 1-based; stuff values never reach 125, so only things become objects)."""
         path = ref.files[1]
         cats = read_shared_json(path, ref.root)
+        if isinstance(cats, dict):
+            out = []
+            for name, value in cats.items():
+                if not str(value).strip().isdigit():
+                    raise SourceError(path, f"category {name!r}: id {value!r} is not a whole number")
+                if int(value) > 0:  # "others": "0" is void
+                    out.append((int(value), str(name)))
+            return tuple(sorted(out))
         if not isinstance(cats, list):
-            raise SourceError(path, "expected a list of categories")
+            raise SourceError(path, "expected a list of categories or a {name: id} map")
         return tuple(sorted((int(c["id"]) + 1, str(c["name"])) for c in cats
                             if isinstance(c, dict) and c.get("isthing") and "id" in c and "name" in c))
 

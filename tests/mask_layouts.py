@@ -268,6 +268,22 @@ def write_vipseg(root: str, split: str = "train") -> dict[str, Truth]:
     return {vid: t}
 
 
+def write_vipseg_release(root: str, split: str = "train") -> dict[str, Truth]:
+    """VIPSeg as released (README figure and label_num_dic_final.json's structure, from
+    VIPSeg-Dataset/VIPSeg-Dataset@92e1459): `imgs/` and `panomasks/` with 8-digit names from 1,
+    `{name: "id"}` categories 1-based with `"others": "0"`, no categories JSON. Person instances
+    6100 (instance 0) and 6101, stuff 'grass' value 5."""
+    vid = "1000_TI-3Jlujxlk"
+    t = write_palette(os.path.join(root, "imgs", vid), os.path.join(root, "panomasks", vid),
+                      panoptic={1: 6100, 2: 6101, 3: 5}, digits=8, start=1)
+    with open(os.path.join(root, "label_num_dic_final.json"), "w") as f:
+        json.dump({"others": "0", "wall": "1", "grass": "5", "person": "61", "car": "62"}, f)
+    with open(os.path.join(root, f"{split}.txt"), "w") as f:
+        f.write(vid + "\n")
+    t.queries = {"person": {"6100", "6101"}}
+    return {vid: t}
+
+
 # -- checking built rows against the truth ---------------------------------------------------------
 
 def read_rows(out: str, dataset: str, source: str) -> list[dict]:

@@ -258,3 +258,34 @@ def test_every_source_is_listed(capsys):
     for name in SOURCES:
         assert name in out
     assert "CC BY-NC-SA 4.0" in out and "AcademicVideoPoint" in out
+
+
+@pytest.mark.parametrize("frames", ["imgs", "images"])
+def test_vipseg_release_layout_names_things_from_label_num_dic(frames, tmp_path):
+    """The release has label_num_dic_final.json (1-based, no thing flag), not the categories JSON;
+    the 720p script's layout renames imgs/ to images/. Instance 0 (6100) is an object."""
+    root = tmp_path / "src"
+    truth = L.write_vipseg_release(str(root))
+    if frames == "images":
+        os.rename(root / "imgs", root / "images")
+    assert convert("vipseg", root, tmp_path / "out") == 0
+    _, tracks = rows(tmp_path / "out", "vipseg")
+    assert L.check_track_rows(tracks, truth) == len(tracks) == 1
+    (row,) = tracks
+    assert row["expression"] == "person" and row["anno_id"] == ["6100", "6101"]
+    os.remove(root / "label_num_dic_final.json")
+    assert convert("vipseg", root, tmp_path / "out2") != 0
+
+
+def test_ref_davis17_reads_the_semi_supervised_masks_when_the_unsupervised_set_is_absent(tmp_path):
+    """DAVIS 2017 trainval ships Annotations/480p; ReferFormer's set is Annotations_unsupervised.
+    `masks=auto` takes the unsupervised set where present, else the other; naming a set that is
+    not there fails on the missing folder."""
+    root = tmp_path / "src"
+    truth = L.write_ref_davis17(str(root))
+    os.rename(root / "DAVIS" / "Annotations_unsupervised", root / "DAVIS" / "Annotations")
+    assert convert("ref_davis17", root, tmp_path / "out", "val") == 0
+    points, tracks = rows(tmp_path / "out", "ref_davis17")
+    assert L.check_track_rows(tracks, truth) == len(tracks) == 3
+    assert L.check_point_rows(points, truth) == len(points) > 0
+    assert convert("ref_davis17", root, tmp_path / "out2", "val", "--option", "masks=unsupervised") != 0

@@ -65,8 +65,10 @@ def _objects_on(arr: np.ndarray, encoding: str, ignore: tuple[int, ...], categor
         if value in ignore:
             continue
         if encoding == "panoptic":
-            cat = value // VIPSEG_LABEL_DIVISOR if value >= VIPSEG_FIRST_THING_VALUE else value
-            if cat not in categories:  # stuff (or unknown) classes are not objects
+            if value < VIPSEG_FIRST_THING_VALUE:  # a stuff category id, not an instance
+                continue
+            cat = value // VIPSEG_LABEL_DIVISOR
+            if cat not in categories:  # a class the source does not name as a thing
                 continue
             out[str(value)] = (arr == value, value, categories[cat])
         else:
