@@ -37,11 +37,24 @@ def split_samples(path: str, writer: IndexWriter) -> None:
 
 
 def _sample_file(anno: str, sample_id: str, sample: dict) -> str | None:
-    """Where a sample's entities are when they are not in the annotation file itself."""
-    if sample.get("entities") is not None or not sample.get("sample_file"):
+    """Where a sample's entities are when they are not in the annotation file itself: its
+    `sample_file` (True: `<id>.json`) under the folder named after the annotation file (gluon-cv's
+    lazy load). A sample with neither entities nor `sample_file` is looked up there too, as
+    `<id>.json` or `<data_path>.json` (bytedance/ColTrack reads PersonPath22's entities from
+    `annotation/anno_visible_2022/<data_path>.json`, e.g. `uid_vid_00000.mp4.json`)."""
+    if sample.get("entities") is not None:
         return None
-    name = sample_id + ".json" if sample["sample_file"] is True else sample["sample_file"]
-    return os.path.join(os.path.splitext(anno)[0], check(anno, checks.relative_path, name, "sample_file"))
+    folder = os.path.splitext(anno)[0]
+    if sample.get("sample_file"):
+        name = sample_id + ".json" if sample["sample_file"] is True else sample["sample_file"]
+        return os.path.join(folder, check(anno, checks.relative_path, name, "sample_file"))
+    data = (sample.get("metadata") or {}).get("data_path")
+    candidates = [sample_id + ".json"] + ([f"{data}.json"] if isinstance(data, str) and data else [])
+    for name in candidates:
+        path = os.path.join(folder, check(anno, checks.relative_path, name, "sample file"))
+        if os.path.exists(path):
+            return path
+    return None
 
 
 class PersonPath22Converter(Converter):

@@ -18,7 +18,10 @@ non-numeric field means the file is not a gt.txt, and rejects the sequence.
 
 Dialects are subclasses at the end of this module that change only what differs: SportsMOT
 (players; ids from 0), DanceTrack (dancers; 8-digit frames), SoccerNet (10 columns; each track's
-role from `gameinfo.ini` is its label) and TeamTrack (frames in `img1.mp4`).
+role from `gameinfo.ini` is its label), TeamTrack (frames in `img1.mp4`), BFT (birds; no
+seqinfo.ini) and AnimalTrack (ten animal classes named by the sequence). Dialects whose columns past
+the box are not the MOTChallenge ones (`box_columns_only`) read frame, id and box only: every row
+is their object, visible where its box is.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ class MotConverter(Converter):
     label = "person"  # every kept object's category (the dataset's own word for what it annotates)
     frame_digits: tuple[int, ...] = (6,)  # zero padding of the 1-based frame names; the first that exists
     video_file: str | None = None  # a video beside gt/ instead of frames (TeamTrack's img1.mp4)
+    box_columns_only = False  # read frame, id, box; the columns after them are not MOTChallenge's
     side_files: tuple[str, ...] = ()  # more per-sequence files load() reads (SoccerNet's gameinfo.ini)
 
     def sequences(self, root: str, split: str) -> list[tuple[str, Path]]:
@@ -91,7 +95,12 @@ class MotConverter(Converter):
         require_dir(frames_dir, "image")
         source_path(frames_dir, ref.root)
         digits = next((d for d in self.frame_digits
-                       if os.path.exists(os.path.join(frames_dir, f"{1:0{d}d}{info['imExt']}"))), self.frame_digits[0])
+                       if os.path.exists(os.path.join(frames_dir, f"{1:0{d}d}{info['imExt']}"))), None)
+        if digits is None:  # another padding: the folder's images by the number in their names
+            found = list_frames(frames_dir, ref.root)
+            if len(found) == info["seqLength"]:
+                return {"frames_dir": frames_dir, "frame_files": found}
+            digits = self.frame_digits[0]
         files = tuple(f"{i:0{digits}d}{info['imExt']}" for i in range(1, info["seqLength"] + 1))
         return {"frames_dir": frames_dir, "frame_files": files}
 
@@ -116,7 +125,7 @@ class MotConverter(Converter):
             height=info["imHeight"], n_frames=n, fps=info["frameRate"], annotation_fps=info["frameRate"],
             input_files=ref.files, root=ref.root, **self._frames(ref, info),
         )
-        rows, dropped = parse_gt(gt_path, ref.root, n)
+        rows, dropped = parse_gt(gt_path, ref.root, n, box_only=self.box_columns_only)
         if not rows:
             raise SourceError(gt_path, "no annotation rows" + (f" ({len(dropped)} unusable)" if dropped else ""))
         distractors = MOT20_DISTRACTORS if "MOT20" in ref.video_id.upper() else DISTRACTORS
@@ -201,8 +210,10 @@ class GtRow:
         self.line = line
 
 
-def parse_gt(path: str, root: str | None = None, n_frames: int | None = None) -> tuple[list[GtRow], list[Dropped]]:
-    """Parse a MOTChallenge gt.txt (9-column MOT16+ or 10-column MOT15 rows).
+def parse_gt(path: str, root: str | None = None, n_frames: int | None = None,
+             box_only: bool = False) -> tuple[list[GtRow], list[Dropped]]:
+    """Parse a MOTChallenge gt.txt (9-column MOT16+ or 10-column MOT15 rows); `box_only`: at least
+    6 columns, of which frame, id and box are read (every row a visible object of the dialect).
 
     Returns the usable rows and what was left out (row-level `Dropped` with file and line)."""
     rows, dropped = [], []
@@ -210,7 +221,13 @@ def parse_gt(path: str, root: str | None = None, n_frames: int | None = None) ->
         if not line.strip():
             continue
         v = parse_numbers(path, line, lineno)
-        if len(v) == 9:
+        if box_only:
+            if len(v) < 6:
+                raise SourceError(path, f"line {lineno}: {len(v)} columns, expected frame, id, x, y, w, h")
+            v = v[:6]
+        if box_only:
+            cls, vis = PEDESTRIAN, 1.0
+        elif len(v) == 9:
             cls, vis = v[7], v[8]
         elif len(v) in (6, 7, 10):  # MOT15 (world coords or nothing after conf): all pedestrians
             cls, vis = PEDESTRIAN, 1.0
@@ -309,14 +326,17 @@ class SoccerNetConverter(MotConverter):
 
 
 class BftConverter(MotConverter):
-    """BFT (Bird Flock Tracking, NetTrack): MOTChallenge rows in `annotations_mot/<split>/<seq>.txt`
-    and the frames in `<split>/<seq>/` (sorted by the number in their names), with no seqinfo.ini:
-    the size comes from the first frame and the rate from `frame_fps`. Unconfirmed against real
-    files (none public): the gt path is SOURCE_FORMATS', the frame folder an assumption."""
+    """BFT (Bird Flock Tracking, NetTrack): rows in `annotations_mot/<split>/<seq>.txt` and the
+    frames directly in `<split>/<seq>/` (`000001.jpg`, 6 digits from 1), with no seqinfo.ini: the
+    size comes from the first frame and the rate from `frame_fps`. No real file is public; two
+    readers agree on this layout: MCG-NJU/MOTIP (tools/gen_bft_gts.py reads `int()` of the first six
+    comma-separated columns and ignores the rest; data/bft.py names frames `%06d.jpg`) and
+    NetTrack's README (annotations made with DarkLabel). So only frame, id and box are read."""
 
     name = "bft"
     title = "BFT"
     label = "bird"
+    box_columns_only = True
     OPTIONS = {**MotConverter.OPTIONS,
                "frame_fps": ((int, float), 25.0, "frame rate of the frames (BFT ships no seqinfo.ini)")}
 
@@ -338,3 +358,45 @@ class BftConverter(MotConverter):
 
     def _frames(self, ref: VideoRef, info: dict) -> dict:
         return {"frames_dir": ref.location, "frame_files": info["frame_files"]}
+
+
+ANIMALTRACK_CLASSES = ("chicken", "deer", "dolphin", "duck", "goose", "horse", "penguin", "pig", "rabbit", "zebra")
+
+
+class AnimalTrackConverter(MotConverter):
+    """AnimalTrack (Zhang et al., IJCV 2022): `<root>/{train,test}/<class>_<n>/{seqinfo.ini, gt/gt.txt}`,
+    32 train and 26 test sequences of ten animal classes, 30 fps, mostly 2560x1440.
+
+    Checked against real files: all 58 `seqinfo.ini` of the release (byte copies in
+    eelnowes231/TrackEval@dd80af7, branch sewon) give `imDir=<sequence name>` (not img1) and
+    `frameRate=30`; the gt rows there (428,766, the paper's ~429K boxes) are 1-based frames 1..seqLength
+    and ids, one class per sequence, boxes that run past the image. That copy rewrote every row as
+    `frame,id,x,y,w,h,1,-1,-1,-1` (its convert_gt_format.py says the release rows are the 9-column
+    `frame,id,x,y,w,h,conf,class,visibility`, with class values it does not give), so only frame, id
+    and box are read and the class is the sequence's (`duck_3` -> duck). Frames: the `imDir` folder
+    (any zero padding), else `img1/`, else a video `<sequence>.mp4` in the sequence or split folder
+    (the tracker scripts there take `duck_5.mp4`)."""
+
+    name = "animaltrack"
+    title = "AnimalTrack"
+    label = "animal"
+    box_columns_only = True
+    frame_digits = (6, 8, 5, 4, 7)
+
+    def labels(self, ref: VideoRef, track_ids: list[int]) -> tuple[dict[int, str], list[Dropped]]:
+        animal = ref.video_id.rsplit("_", 1)[0].lower()
+        if animal not in ANIMALTRACK_CLASSES:
+            raise SourceError(ref.location, f"sequence {ref.video_id!r} is not <class>_<n> with a class of "
+                              f"{', '.join(ANIMALTRACK_CLASSES)}")
+        return {t: animal for t in track_ids}, []
+
+    def _frames(self, ref: VideoRef, info: dict) -> dict:
+        for folder in (info["imDir"], "img1"):
+            if os.path.isdir(os.path.join(ref.location, folder)):
+                return super()._frames(ref, {**info, "imDir": folder})
+        for video in (os.path.join(ref.location, f"{ref.video_id}.mp4"),
+                      os.path.join(os.path.dirname(ref.location), f"{ref.video_id}.mp4")):
+            if os.path.isfile(video):
+                source_path(video, ref.root)
+                return {"video_file": video}
+        raise SourceError(ref.location, f"no frames: neither {info['imDir']}/ nor img1/ nor {ref.video_id}.mp4")

@@ -18,6 +18,7 @@ from .coco_mot import SeaDronesSeeConverter
 from .gluoncv_motion import PersonPath22Converter
 from .moca import MocaConverter
 from .mot import (
+    AnimalTrackConverter,
     BftConverter,
     DanceTrackConverter,
     MotConverter,
@@ -72,6 +73,7 @@ SOURCES: dict[str, type[Converter]] = {
     "personpath22": PersonPath22Converter,
     "seadronessee": SeaDronesSeeConverter,
     "bft": BftConverter,
+    "animaltrack": AnimalTrackConverter,
 }
 
 MANIFEST_DIR = Path(__file__).resolve().parent.parent / "data_manifests"

@@ -421,8 +421,10 @@ def test_real_moca_rows_in_the_release_layout(shared_real, tmp_path):
 
 # -- gluon-cv motion JSON (PersonPath22) ---------------------------------------------------------------
 
-def write_personpath22(tmp_path):
-    """Two samples, one with inline entities, one through `sample_file`; returns (root, truth)."""
+def write_personpath22(tmp_path, implicit: bool = False):
+    """Two samples, one with inline entities, one through `sample_file` (or, `implicit`, with no
+    entities and no sample_file: its entities only in `annotation/anno_visible_2022/<data_path>.json`,
+    as bytedance/ColTrack reads them); returns (root, truth)."""
     root = tmp_path / "personpath22"
     (root / "annotation" / "anno_visible_2022").mkdir(parents=True)
     samples, truth = {}, {}
@@ -439,15 +441,17 @@ def write_personpath22(tmp_path):
             samples[vid] = {"metadata": meta, "entities": entities}
         else:
             (root / "annotation" / "anno_visible_2022" / f"{vid}.json").write_text(json.dumps({"metadata": meta, "entities": entities}))
-            samples[vid] = {"metadata": meta, "sample_file": f"{vid}.json"}
+            samples[vid] = {"metadata": meta} if implicit else {"metadata": meta, "sample_file": f"{vid}.json"}
     (root / "annotation" / "anno_visible_2022.json").write_text(json.dumps({"metadata": {}, "samples": samples}))
     (root / "annotation" / "splits.json").write_text(json.dumps({"train": list(samples), "test": []}))
     return root, truth
 
 
-def test_personpath22_in_the_gluoncv_layout(tmp_path):
-    """Key frames every 2nd frame at 10 fps (5 fps), entity frames from blob.frame_idx or from time."""
-    root, truth = write_personpath22(tmp_path)
+@pytest.mark.parametrize("implicit", [False, True])
+def test_personpath22_in_the_gluoncv_layout(tmp_path, implicit):
+    """Key frames every 2nd frame at 10 fps (5 fps), entity frames from blob.frame_idx or from time;
+    a sample's entities inline, through sample_file, or only in the side folder."""
+    root, truth = write_personpath22(tmp_path, implicit)
     summary, tables, out = _build(tmp_path, [{"name": "personpath22", "root": str(root), "split": "train"}])
     s = summary["sources"]["personpath22/train"]
     assert s["videos_ok"] == 2 and s["tracks_kept"] == 4
@@ -588,3 +592,72 @@ def test_bft_annotations_mot_beside_frame_folders(tmp_path):
     (row,) = _rows(out, "AcademicVideoPoint", "bft")
     assert row["category"] == "bird" and row["count"] == 2
     _check_box_rows(out, "bft", boxes, {1, 2})
+
+
+def test_bft_reads_frame_id_and_box_only(tmp_path):
+    """BFT's columns after the box are unknown (MOTIP reads the first six): any content there, a
+    class of 0 or a visibility of -1, leaves the birds as they are."""
+    root = tmp_path / "BFT"
+    boxes = {i: [(1, 10 + i, 12, 30 + i, 30)] for i in range(12)}
+    (root / "annotations_mot" / "val").mkdir(parents=True)
+    (root / "annotations_mot" / "val" / "flock02.txt").write_text(
+        "".join(f"{i + 1},{t},{x0 + 1:.0f},{y0 + 1:.0f},{x1 - x0:.0f},{y1 - y0:.0f},0,-1,-1,-1\n"
+                for i, bs in boxes.items() for t, x0, y0, x1, y1 in bs))
+    paint_boxes(str(root / "val" / "flock02"), 12, 128, 96, boxes, digits=6)
+    summary, _, out = _build(tmp_path, [{"name": "bft", "root": str(root), "split": "val", "options": {"frame_fps": 10}}])
+    assert summary["sources"]["bft/val"]["tracks_kept"] == 1
+    _check_box_rows(out, "bft", boxes, {1})
+
+
+# -- AnimalTrack ---------------------------------------------------------------------------------------
+
+def write_animaltrack(tmp_path, seq: str = "penguin_3", split: str = "test", rows: str = "release", frames: str = "imDir"):
+    """An AnimalTrack sequence with the real seqinfo.ini's structure (`[Sequence]`, name, imDir=<seq>,
+    frameRate=30, seqLength, imWidth, imHeight, imExt=.jpg, LF), 1-based frames and ids, boxes past
+    the image's left and bottom edges, rows as the release's 9 columns (`release`) or as
+    eelnowes231/TrackEval's rewrite `frame,id,x,y,w,h,1,-1,-1,-1` (`trackeval`). Frames in the imDir
+    folder (6 digits), in img1/ (8 digits), or a `<seq>.mp4` in the split folder."""
+    root = tmp_path / "AnimalTrack"
+    folder = root / split / seq
+    (folder / "gt").mkdir(parents=True)
+    n = 40
+    boxes = {i: [(1, -6 + i, 20, 24 + i, 60), (2, 70, 50, 100, 96 + 8)] for i in range(n)}
+    (folder / "seqinfo.ini").write_text(f"[Sequence]\nname={seq}\nimDir={seq}\nframeRate=30\nseqLength={n}\n"
+                                        "imWidth=128\nimHeight=96\nimExt=.jpg\n")
+    tail = "1,1,1" if rows == "release" else "1,-1,-1,-1"
+    (folder / "gt" / "gt.txt").write_text(
+        "".join(f"{i + 1},{t},{x0 + 1:.0f},{y0 + 1:.0f},{x1 - x0:.0f},{y1 - y0:.0f},{tail}\n"
+                for i, bs in boxes.items() for t, x0, y0, x1, y1 in bs))
+    if frames == "imDir":
+        paint_boxes(str(folder / seq), n, 128, 96, boxes, digits=6, every=15)
+    elif frames == "img1":
+        paint_boxes(str(folder / "img1"), n, 128, 96, boxes, digits=8, every=15)
+    else:
+        import cv2
+        paint_boxes(str(tmp_path / "frames"), n, 128, 96, boxes, digits=6)
+        writer = cv2.VideoWriter(str(root / split / f"{seq}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30, (128, 96))
+        for i in range(n):
+            writer.write(cv2.imread(str(tmp_path / "frames" / f"{i + 1:06d}.jpg")))
+        writer.release()
+    return root, boxes
+
+
+@pytest.mark.parametrize("rows, frames", [("release", "imDir"), ("trackeval", "img1"), ("release", "video")])
+def test_animaltrack_sequences_in_the_release_layout(tmp_path, rows, frames):
+    root, boxes = write_animaltrack(tmp_path, rows=rows, frames=frames)
+    summary, tables, out = _build(tmp_path, [{"name": "animaltrack", "root": str(root), "split": "test"}])
+    s = summary["sources"]["animaltrack/test"]
+    assert s["videos_ok"] == 1 and s["tracks_kept"] == 2, tables["rejects"]
+    (point,) = _rows(out, "AcademicVideoPoint", "animaltrack")
+    assert point["category"] == "penguin" and point["count"] == 2 and point["video_name"] == "penguin_3"
+    (track,) = [r for r in _rows(out, "AcademicVideoTrack", "animaltrack") if r["task"] == "track"]
+    assert track["expression"] == "penguin" and track["source_fps"] == 30.0
+    _check_box_rows(out, "animaltrack", boxes, {1, 2})
+
+
+def test_animaltrack_sequence_names_must_name_a_class(tmp_path):
+    root, _ = write_animaltrack(tmp_path, seq="walrus_1")
+    summary, tables, _ = _build(tmp_path, [{"name": "animaltrack", "root": str(root), "split": "test"}])
+    assert summary["sources"]["animaltrack/test"]["videos_ok"] == 0
+    (r,) = [r for r in tables["rejects"] if r["level"] == "video"]
+    assert "walrus_1" in r["detail"] and "penguin" in r["detail"]
