@@ -160,7 +160,8 @@ def score_point_row(row: dict, text: str, truth, fps: float) -> dict:
     from pipeline.quality.audit import assign_points, query_objects
 
     exact, close = count_scores(predicted_count(text), row["count"])
-    true = [(t, p["x"], p["y"]) for t, ps in zip(row["timestamps"], row["points"]) for p in ps]
+    # the row's timestamps are seconds in the video, the answer's (and a prediction's) from the clip's start
+    true = [(t - row["clip_start_time"], p["x"], p["y"]) for t, ps in zip(row["timestamps"], row["points"]) for p in ps]
     owners, _ = assign_points(truth, row, query_objects(truth, row["category"], row["count"]), fps)
     pred = [(t, x / SCALE * 100, y / SCALE * 100) for t, _, x, y in predicted_points(text)]
 

@@ -88,6 +88,15 @@ def test_audit_point_row_checks_answer_count_and_grid():
     r = AuditReport()
     audit_point_row({**row, "count": 3}, None, 2.0, r)
     assert {v.check for v in r.violations} == {"count", "answer"}
+    # a later 63 s window: timestamps are seconds in the video, the answer's times from the clip's start
+    later = {**row, "clip_start_time": 63.0, "clip_end_time": 92.5, "timestamps": [63.0, 92.5]}
+    later["answer"] = row["answer"].replace("0.5 2", "29.5 2")
+    r = AuditReport()
+    audit_point_row(later, None, 2.0, r)
+    assert r.ok, r.violations
+    r = AuditReport()
+    audit_point_row({**later, "timestamps": [62.5, 92.5]}, None, 2.0, r)  # before the clip starts
+    assert "grid" in [v.check for v in r.violations]
 
 
 def test_audit_track_row_answer_must_be_the_visible_points():

@@ -10,15 +10,21 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.build import format_summary, run_build
+from pipeline.quality.audit import audit as audit_build
 
 from .conftest import demo_config
 from .synthetic import mot_boxes, paint_boxes, sot_boxes
 
 
-def _build(tmp_path, sources, **overrides):
+def _build(tmp_path, sources, audit: bool = True, **overrides):
+    """Build `sources`; with `audit`, `vgdata audit` must then pass on the build (every row checked
+    against the boxes and masks it came from)."""
     cfg = demo_config(tmp_path, tmp_path / "out", sources=sources, videos="skip", **overrides)
     summary = run_build(cfg, echo=lambda s: None)
     out = cfg.out
+    if audit and sum(summary["rows"].values()):
+        report = audit_build(str(out), echo=lambda s: None)
+        assert report.ok, (report.violations[:5], report.skipped)
     tables = {}
     for name in ("rejects", "tracks"):
         tables[name] = pq.read_table(os.path.join(out, f"{name}.parquet")).to_pylist()

@@ -23,8 +23,9 @@ HERE = Path(__file__).resolve().parent / "fixtures" / "real"
 
 
 def convert(source: str, root, out, split: str, *extra) -> None:
+    """`vgdata convert` (GrabCut turns box sources' boxes into masks: no weights here), then `vgdata audit`."""
     assert main(["convert", source, "--root", str(root), "--out", str(out), "--split", split, "--runner", "local",
-                 "--videos", "skip", *extra]) == 0
+                 "--videos", "skip", "--segmenter", "grabcut", *extra]) == 0
     assert main(["audit", str(out)]) == 0
 
 
@@ -125,3 +126,128 @@ def test_ytvis_real_training_video_converts_and_holds_to_its_masks(tmp_path):
         assert min(f["time"] for f in r["frame_trajectories"] if any(not p["occluded"] for p in f["points"])) == 0.5
         assert max(f["time"] for f in r["frame_trajectories"]) == 3.0
         assert r["width"] == 1280 and r["height"] == 720
+
+
+# -- real files from ../shared/fixtures/real (skipped without it) -------------------------------------
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
+
+
+@pytest.fixture
+def shared():
+    if not SHARED.is_dir():
+        pytest.skip("../shared/fixtures/real is not present")
+    return SHARED
+
+
+def check_boxes(tracks: list[dict], boxes: dict[str, dict[int, tuple]]) -> int:
+    """Every visible track point inside its object's ground-truth box (0-based x0, y0, x1, y1) on its
+    source frame, and no visible point where the object has no box."""
+    n = 0
+    for r in tracks:
+        key_of = dict(zip(r["obj_id"], r["anno_id"]))
+        for fr, src in zip(r["frame_trajectories"], r["source_frames"]):
+            for p in fr["points"]:
+                if p["occluded"]:
+                    continue
+                x0, y0, x1, y1 = boxes[key_of[p["id"]]][src]
+                x, y = p["point"]
+                assert max(0, x0) - 0.5 <= x <= x1 + 0.5 and max(0, y0) - 0.5 <= y <= y1 + 0.5, (r["id"], p, src)
+                n += 1
+    return n
+
+
+def test_real_mot17_sequence_converts_and_holds_to_its_boxes(shared, tmp_path):
+    """MOT17-09's real gt.txt (10,411 rows sorted by track, distractor and ignore rows, boxes past the
+    image) and seqinfo.ini, frames painted from its boxes (the sampled ones only)."""
+    from tests.synthetic import mot_boxes, paint_boxes
+
+    real = shared / "mot17" / "MOT17-train" / "MOT17-09-FRCNN"
+    seq = tmp_path / "MOT17" / "train" / "MOT17-09-FRCNN"
+    (seq / "gt").mkdir(parents=True)
+    (seq / "gt" / "gt.txt").write_bytes((real / "gt" / "gt.txt").read_bytes())
+    (seq / "seqinfo.ini").write_bytes((real / "seqinfo.ini").read_bytes())
+    per_frame = mot_boxes(str(seq / "gt" / "gt.txt"))
+    paint_boxes(str(seq / "img1"), 525, 1920, 1080, per_frame, every=15)
+    convert("mot", tmp_path / "MOT17", tmp_path / "out", "train")
+    pedestrians, boxes = set(), {}
+    for line in (seq / "gt" / "gt.txt").read_text().splitlines():
+        f, t, x, y, w, h, conf, cls, _ = (float(v) for v in line.split(","))
+        boxes.setdefault(str(int(t)), {})[int(f) - 1] = (x - 1, y - 1, x - 1 + w, y - 1 + h)
+        if cls == 1 and conf == 1:
+            pedestrians.add(str(int(t)))
+    tracks = read(tmp_path / "out", "AcademicVideoTrack", "mot")
+    assert tracks and {a for r in tracks for a in r["anno_id"]} <= pedestrians
+    assert check_boxes(tracks, boxes) > 200  # 35 sampled frames, ~7 visible pedestrians each
+    check_ground(tracks, read(tmp_path / "out", "AcademicVideoGround", "mot"))
+    (point,) = read(tmp_path / "out", "AcademicVideoPoint", "mot")
+    assert point["category"] == "person" and 0 < point["count"] <= len(pedestrians)
+
+
+@pytest.mark.parametrize("seq", ["airplane-1", "fox-20"])
+def test_real_lasot_sequence_converts_and_holds_to_its_boxes(shared, tmp_path, seq):
+    """LaSOT's real groundtruth.txt, absence flags, attributes and sentence (the official toolkit's
+    copies), laid out as the release: the toolkit's one-flag-per-line `absent` file becomes the
+    release's one-line full_occlusion.txt (out_of_view.txt all 0); frames painted from the boxes."""
+    from tests.synthetic import paint_boxes
+
+    annos = shared / "lasot" / "annos"
+    folder = tmp_path / "LaSOT" / seq.split("-")[0] / seq
+    folder.mkdir(parents=True)
+    (folder / "groundtruth.txt").write_bytes((annos / f"{seq}.txt").read_bytes())
+    absent = [line.strip() for line in (annos / "absent" / f"{seq}.txt").read_text().splitlines() if line.strip()]
+    (folder / "full_occlusion.txt").write_text(",".join(absent))
+    (folder / "out_of_view.txt").write_text(",".join("0" for _ in absent))
+    (folder / "nlp.txt").write_bytes((annos / "nlp" / f"{seq}.txt").read_bytes())
+    rows = [[float(v) for v in line.split(",")] for line in (folder / "groundtruth.txt").read_text().splitlines()]
+    width = int(max(1280, max(x + w for x, y, w, h in rows) + 1))
+    height = int(max(720, max(y + h for x, y, w, h in rows) + 1))
+    boxes = {i: (x - 1, y - 1, x - 1 + w, y - 1 + h) for i, (x, y, w, h) in enumerate(rows)}
+    paint_boxes(str(folder / "img"), len(rows), width, height,
+                {i: [(1, *b)] for i, b in boxes.items() if absent[i] == "0" and rows[i][2] > 0}, digits=8, every=15)
+    convert("lasot", tmp_path / "LaSOT", tmp_path / "out", "train")
+    tracks = read(tmp_path / "out", "AcademicVideoTrack", "lasot")
+    sentence = (annos / "nlp" / f"{seq}.txt").read_text().strip()
+    assert {(r["task"], r["expression"]) for r in tracks} >= {("track", sentence), ("single_point_track", "object")}
+    for r in tracks:  # no visible point on a frame the flags mark absent
+        assert all(p["occluded"] for f, src in zip(r["frame_trajectories"], r["source_frames"])
+                   for p in f["points"] if absent[src] == "1")
+    assert check_boxes(tracks, {r["anno_id"][0]: boxes for r in tracks}) > 20
+    check_ground(tracks, read(tmp_path / "out", "AcademicVideoGround", "lasot"))
+
+
+def test_real_ovis_excerpt_converts_and_holds_to_its_masks(shared, tmp_path):
+    """OVIS's real annotations_train excerpt (video 85aa3b0e, 3 frames, 10 objects, 7-digit `img_`
+    names, box areas) converts; every point inside its object's real mask."""
+    src = shared / "ovis" / "annotations_train.excerpt.json"
+    root = tmp_path / "ovis"
+    root.mkdir()
+    (root / "annotations_train.json").write_bytes(src.read_bytes())
+    convert("ovis", root, tmp_path / "out", "train")
+    data = json.loads(src.read_text())
+    names = {c["id"]: c["name"] for c in data["categories"]}
+    masks, queries = {}, {}
+    for a in data["annotations"]:
+        masks[str(a["id"])] = {t: cocomask.decode(s).astype(bool) for t, s in enumerate(a["segmentations"]) if s}
+        queries.setdefault(names[a["category_id"]], set()).add(str(a["id"]))
+    tracks = read(tmp_path / "out", "AcademicVideoTrack", "ovis")
+    assert {r["expression"] for r in tracks} == set(queries)
+    check_tracks(tracks, masks, queries)
+    check_ground(tracks, read(tmp_path / "out", "AcademicVideoGround", "ovis"))
+    for p in read(tmp_path / "out", "AcademicVideoPoint", "ovis"):
+        assert p["count"] == len({o for o in queries[p["category"]] if masks[o].get(0) is not None and masks[o][0].any()})
+
+
+def test_real_sav_manual_masklets_convert_and_hold_to_their_masks(shared, tmp_path):
+    """SA-V's real manual masklet file (sav_000001, 5 masklets, 121 annotated frames at 6 fps)."""
+    folder = tmp_path / "sav" / "sav_train" / "sav_000"
+    folder.mkdir(parents=True)
+    src = shared / "sav_000001_manual.json"
+    (folder / src.name).write_bytes(src.read_bytes())
+    convert("sav", tmp_path / "sav", tmp_path / "out", "train")
+    raw = json.loads(src.read_text())
+    masks = {str(m): {4 * t: cocomask.decode(frame[k]).astype(bool) for t, frame in enumerate(raw["masklet"])}
+             for k, m in enumerate(raw["masklet_id"])}
+    tracks = read(tmp_path / "out", "AcademicVideoTrack", "sav")
+    assert sorted(r["anno_id"][0] for r in tracks) == sorted(masks)
+    check_tracks(tracks, masks, {})

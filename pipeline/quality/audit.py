@@ -87,9 +87,13 @@ def query_objects(truth: VideoTruth, text: str, count: int) -> list[str]:
 
 
 def audit_point_row(row: dict, truth: VideoTruth | None, fps: float, report: AuditReport) -> None:
+    """A point row's `timestamps` are seconds in the video; its answer's times are relative to
+    `clip_start_time` (Molmo2's loader subtracts it), so a later 63 s window's first point at 63 s
+    is said at 0.0."""
     rid = row["id"]
-    clip = row["clip_end_time"] - row["clip_start_time"]
-    bad = [t for t in row["timestamps"] if not _on_grid(t, fps) or t > clip + 1e-6]
+    start = row["clip_start_time"]
+    clip = row["clip_end_time"] - start
+    bad = [t for t in row["timestamps"] if not _on_grid(t, fps) or not -1e-6 <= t - start <= clip + 1e-6]
     report.rows["grid"] += 1
     if bad or len(row["timestamps"]) != len(row["points"]):
         report.violations.append(Violation("grid", rid, f"timestamps {bad or row['timestamps']} off the "
@@ -106,7 +110,7 @@ def audit_point_row(row: dict, truth: VideoTruth | None, fps: float, report: Aud
         report.violations.append(Violation("answer", rid, f"answer does not parse: {e}"))
         said, total = None, []
     if said is not None:
-        want = Counter((round(t, 1), _scaled(x, 100), _scaled(y, 100)) for t, x, y in pts)
+        want = Counter((round(t - start, 1), _scaled(x, 100), _scaled(y, 100)) for t, x, y in pts)
         if said != want:
             report.violations.append(Violation("answer", rid, f"answer points {sorted(said)} != row points {sorted(want)}"))
         if row["count"] and (not total or total[-1] != row["count"]):
@@ -143,7 +147,7 @@ def assign_points(truth: VideoTruth, row: dict, objects: list[str], fps: float) 
     cost = np.ones((len(pts), max(1, len(objects))))
     where = []
     for i, (t, x, y) in enumerate(pts):
-        frame = truth.frame_at(row["clip_start_time"] + t, fps)
+        frame = truth.frame_at(t, fps)  # timestamps are seconds in the video
         where.append(frame)
         for j, o in enumerate(objects):
             if frame is not None and truth.inside(o, frame, x / 100 * truth.width, y / 100 * truth.height):
