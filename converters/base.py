@@ -213,6 +213,36 @@ def image_size(path: str, root: str | None = None) -> tuple[int, int]:
     return check(path, checks.frame_size, *size)
 
 
+def video_file_info(path: str, root: str | None = None) -> tuple[int, int, int, float]:
+    """(width, height, number of frames, frame rate) of a video file, from its container (decord,
+    else OpenCV); SourceError naming the file when it cannot be opened."""
+    source_path(path, root)
+    try:
+        try:
+            import decord
+
+            reader = decord.VideoReader(path)
+            height, width = reader[0].shape[:2]
+            n, fps = len(reader), float(reader.get_avg_fps())
+        except ImportError:
+            import cv2
+
+            cap = cv2.VideoCapture(path)
+            if not cap.isOpened():
+                raise ValueError("OpenCV cannot open it")
+            width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+            n, fps = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), float(cap.get(cv2.CAP_PROP_FPS))
+            cap.release()
+    except FileNotFoundError:
+        raise SourceError(path, "video file is missing") from None
+    except Exception as e:  # noqa: BLE001 - decord raises its own error types for broken files
+        raise SourceError(path, f"video file cannot be read ({e})") from None
+    check(path, checks.frame_size, width, height)
+    check(path, checks.frame_count, n, "number of frames")
+    check(path, checks.frame_rate, fps, "frame rate")
+    return width, height, n, fps
+
+
 IMAGE_EXTS = (".jpg", ".jpeg", ".png")
 
 

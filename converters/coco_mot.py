@@ -8,7 +8,10 @@ really is spelt with a colon; older files may say `name`), `annotations` `{id, i
 ordered by `frame_index`; its annotation rate is the frame rate over the usual gap between them.
 Each category (swimmer, swimmer with life jacket, boat, ...) is one query; a category named
 "ignored" is an ignore region (never a track, in the rejects table); an annotation without a
-`track_id` is left out with the reason. The JSON is split-wide: it is indexed once per build
+`track_id` is left out with the reason; two boxes of one track on one image (some files have
+them) keep the larger, the other reported. Images whose `video_id` has no `videos` entry form a video
+named `video_<id>`. `--option annotation=swimmer` reads `instances_<split>_swimmer.json` instead;
+images may also sit in `<root>/<split>/`. The JSON is split-wide: it is indexed once per build
 (`split_index.py`: a row per image and per annotation under its video's name, the categories as a
 note), and a video reads only its own rows.
 """
@@ -59,15 +62,17 @@ class SeaDronesSeeConverter(Converter):
     name = "seadronessee"
     title = "SeaDronesSee"
     kind = "box"
-    annotation = "instances_{split}_objects_in_water.json"
-    OPTIONS = {"frame_fps": ((int, float), 30.0, "frame rate of the source videos (the images' frame_index counts in it)")}
+    annotation = "instances_{split}_{which}.json"
+    OPTIONS = {"frame_fps": ((int, float), 30.0, "frame rate of the source videos (the images' frame_index counts in it)"),
+               "annotation": (str, "objects_in_water", "which annotation file: objects_in_water or swimmer")}
 
     def _json(self, root: str, split: str) -> str:
+        name = self.annotation.format(split=split, which=self.options["annotation"])
         for folder in ("annotations", ""):
-            path = os.path.join(root, folder, self.annotation.format(split=split))
+            path = os.path.join(root, folder, name)
             if os.path.exists(path):
                 return path
-        raise SourceError(os.path.join(root, "annotations", self.annotation.format(split=split)), "annotation JSON not found")
+        raise SourceError(os.path.join(root, "annotations", name), "annotation JSON not found")
 
     def index(self, path: str, root: str):
         return self.split_index(path, root, "coco-tracking", split_coco_tracking)
@@ -79,6 +84,8 @@ class SeaDronesSeeConverter(Converter):
     def discover(self, root: str, split: str) -> list[VideoRef]:
         path = self._json(root, split)
         images = os.path.join(root, "images", split)
+        if not os.path.isdir(images) and os.path.isdir(os.path.join(root, split)):
+            images = os.path.join(root, split)
         require_dir(images, f"{self.title} images")
         return [self._ref(root, split, key, images, [path]) for key in sorted(self.index(path, root).keys("image"))]
 
@@ -119,6 +126,13 @@ class SeaDronesSeeConverter(Converter):
             if box is None:
                 dropped.append(Dropped("box is not finite or has no area inside the image",
                                        f"annotation {a.get('id')}: kept as not visible", tid, "frame", frame, path))
+            if frame in tracks[tid]:  # a second box of the track on this image: keep the larger
+                old = tracks[tid][frame]
+                area = (lambda b: -1.0 if b is None else (b[2] - b[0]) * (b[3] - b[1]))
+                dropped.append(Dropped("two boxes of one track on one image", f"annotation {a.get('id')}: the larger "
+                                       "box is kept", tid, "frame", frame, path))
+                if area(box) <= area(old):
+                    continue
             tracks[tid][frame] = box
         objects = []
         for tid in sorted(tracks, key=lambda t: (len(t), t)):

@@ -275,7 +275,9 @@ class DanceTrackConverter(MotConverter):
 
 class TeamTrackConverter(MotConverter):
     """TeamTrack's MOT variant (`teamtrack-mot/<sport_view>/<split>/<seq>/`): an empty `img1/` and
-    the frames in `img1.mp4`, decoded at the sampled frames only. Video ids are `<sport_view>/<seq>`."""
+    the frames in `img1.mp4`, decoded at the sampled frames only. Video ids are `<sport_view>/<seq>`.
+    The root may be the folder holding `teamtrack-mot/` (the Kaggle archive nests it twice); a
+    sequence without its `img1.mp4` is rejected alone, naming the file."""
 
     name = "teamtrack"
     title = "TeamTrack"
@@ -284,7 +286,10 @@ class TeamTrackConverter(MotConverter):
 
     def sequences(self, root: str, split: str) -> list[tuple[str, Path]]:
         require_dir(root, "TeamTrack root")
-        found = [(f"{view.name}/{seq.name}", seq) for view in sorted(Path(root).iterdir()) if view.is_dir()
+        base = Path(root)
+        while (base / "teamtrack-mot").is_dir():  # the Kaggle archive nests teamtrack-mot/teamtrack-mot/
+            base = base / "teamtrack-mot"
+        found = [(f"{view.name}/{seq.name}", seq) for view in sorted(base.iterdir()) if view.is_dir()
                  for seq in sorted((view / split).glob("*")) if seq.is_dir()]
         if not found:
             raise SourceError(root, f"no <sport_view>/{split}/<sequence>/ folders (teamtrack-mot layout)")

@@ -17,7 +17,9 @@ x is common in TrackingNet and TNL2K). A box that is NaN or has no area on a fra
 is kept as "not visible" and reported with the file and line. Lines may end in CRLF, pad numbers
 with spaces or lack the last newline. Frames are listed from the folder and sorted by the number in
 their name (TrackingNet's `0.jpg, 1.jpg, ..., 10.jpg`), and must be as many as the boxes: a
-mismatch rejects the sequence, naming the file.
+mismatch rejects the sequence, naming the file. Where a set ships a video per sequence instead
+(WebUOT-1M and UW-COT220 release `<seq>/<seq>.mp4`; their `imgs/` exist only after the authors'
+Videos2Frames.py has run), the video is read: frame i is its i-th decoded frame, at the file's rate.
 """
 
 from __future__ import annotations
@@ -31,7 +33,17 @@ from pipeline.errors import SourceError
 from pipeline.stages.masks import clip_box
 from pipeline.stages.records import Dropped, FrameAnnotation, Query, TrackedObject, Video, VideoRecord
 
-from .base import Converter, VideoRef, check, image_size, list_frames, parse_numbers, read_text, require_dir
+from .base import (
+    Converter,
+    VideoRef,
+    check,
+    image_size,
+    list_frames,
+    parse_numbers,
+    read_text,
+    require_dir,
+    video_file_info,
+)
 
 
 class SotConverter(Converter):
@@ -87,14 +99,17 @@ class SotConverter(Converter):
         """The per-sequence files load() reads besides the boxes (for cache keys and the manifest)."""
         return [seq / n for n in self.sentence_files if (seq / n).exists()]
 
-    def frames(self, ref: VideoRef) -> tuple[str, tuple[str, ...]]:
+    def frames(self, ref: VideoRef) -> tuple[str, tuple[str, ...]] | str:
+        """(frame folder, its frames), or the sequence's video file where it has no frame folder."""
         for name in self.frame_dirs:
             folder = os.path.join(ref.location, name)
             if os.path.isdir(folder):
-                break
-        else:
-            raise SourceError(os.path.join(ref.location, self.frame_dirs[0]), "image folder not found")
-        return folder, list_frames(folder, ref.root)
+                return folder, list_frames(folder, ref.root)
+        for video in (os.path.join(ref.location, f"{ref.video_id}.mp4"), os.path.join(ref.location, "video.mp4")):
+            if os.path.isfile(video):
+                return video
+        raise SourceError(os.path.join(ref.location, self.frame_dirs[0]),
+                          f"image folder not found (nor a video {ref.video_id}.mp4 beside the boxes)")
 
     # -- what the files say -------------------------------------------------------------------------
     def hidden(self, ref: VideoRef, boxes: list[list[float]]) -> list[bool]:
@@ -116,11 +131,19 @@ class SotConverter(Converter):
 
     def load(self, ref: VideoRef) -> VideoRecord:
         gt_path = ref.files[0]
-        folder, frame_files = self.frames(ref)
-        width, height = image_size(os.path.join(folder, frame_files[0]), ref.root)
+        found = self.frames(ref)
+        fps = float(ref.option("frame_fps", 30.0))
+        if isinstance(found, str):  # a video file: its own size, length and rate
+            width, height, n_frames, fps = video_file_info(found, ref.root)
+            pixels, where = {"video_file": found}, found
+        else:
+            folder, frame_files = found
+            width, height = image_size(os.path.join(folder, frame_files[0]), ref.root)
+            n_frames, where = len(frame_files), folder
+            pixels = {"frames_dir": folder, "frame_files": frame_files}
         lines = [(i, line) for i, line in enumerate(read_text(gt_path, root=ref.root).splitlines(), 1) if line.strip()]
-        if len(lines) != len(frame_files):
-            raise SourceError(gt_path, f"{len(lines)} boxes for {len(frame_files)} frames in {folder}")
+        if len(lines) != n_frames:
+            raise SourceError(gt_path, f"{len(lines)} boxes for {n_frames} frames in {where}")
         boxes = []
         for lineno, line in lines:
             b = parse_numbers(gt_path, line, lineno)
@@ -143,14 +166,12 @@ class SotConverter(Converter):
                 dropped.append(Dropped(f"{problem} on a frame flagged visible", f"{line.strip()[:60]}: kept as not visible",
                                        ref.video_id, "frame", i, gt_path, lineno))
             obj.frames[i] = FrameAnnotation(visible=box is not None and not hidden[i], box=box)
-        fps = float(ref.option("frame_fps", 30.0))
         check(gt_path, checks.frame_rate, fps, "frame_fps")
         video = Video(
             source=ref.source, split=ref.split, video_id=ref.video_id, width=width, height=height,
-            n_frames=len(frame_files), fps=fps, annotation_fps=fps, frames_dir=folder, frame_files=frame_files,
-            input_files=ref.files, root=ref.root,
+            n_frames=n_frames, fps=fps, annotation_fps=fps, input_files=ref.files, root=ref.root, **pixels,
         )
-        return VideoRecord(video, [obj], tuple(range(len(frame_files))), dropped, queries=self.query(ref, obj))
+        return VideoRecord(video, [obj], tuple(range(n_frames)), dropped, queries=self.query(ref, obj))
 
 
 def read_flags(path: str, n: int, root: str | None, one_line: bool = False) -> list[bool]:
@@ -310,11 +331,16 @@ class WebUavConverter(SotConverter):
     sentence_files = ("language.txt",)
 
     def side_files(self, seq: Path) -> list[Path]:
-        return [seq / "language.txt", seq / "absent.txt"]
+        return [seq / "language.txt"] + ([seq / "absent.txt"] if (seq / "absent.txt").exists() else [])
 
     def hidden(self, ref: VideoRef, boxes: list[list[float]]) -> list[bool]:
+        """Absent (`absent.txt`, where the sequence has one: the authors' own toolkit never reads
+        it) or a zero box."""
+        zero = super().hidden(ref, boxes)
+        if len(ref.files) < 3:
+            return zero
         absent = read_flags(ref.files[2], len(boxes), ref.root)
-        return [a or z for a, z in zip(absent, super().hidden(ref, boxes))]
+        return [a or z for a, z in zip(absent, zero)]
 
 
 class WebUotConverter(WebUavConverter):

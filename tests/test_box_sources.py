@@ -159,17 +159,22 @@ def test_soccernet_roles_from_gameinfo_are_the_labels(tmp_path):
 
 
 def test_teamtrack_decodes_its_mp4(tmp_path):
+    """As the Kaggle archive unpacks (teamtrack-mot/teamtrack-mot/<sport_view>/<split>/<seq>/),
+    seqinfo.ini written by configparser (lower-case keys, ' = '); a sequence without its img1.mp4
+    is rejected alone."""
     import av
     import numpy as np
 
-    seq = tmp_path / "teamtrack-mot" / "soccer_side" / "train" / "seq01"
+    kaggle = tmp_path / "kaggle"
+    seq = kaggle / "teamtrack-mot" / "teamtrack-mot" / "soccer_side" / "train" / "seq01"
     (seq / "gt").mkdir(parents=True)
     (seq / "img1").mkdir()  # empty, as released
     boxes = {i: [(1, 10 + 2 * i, 20, 40 + 2 * i, 70)] for i in range(20)}
     (seq / "gt" / "gt.txt").write_text("".join(f"{i + 1},1,{x0 + 1:.0f},{y0 + 1:.0f},{x1 - x0:.0f},{y1 - y0:.0f},1,1,1\n"
                                                for i, bs in boxes.items() for _, x0, y0, x1, y1 in bs))
-    (seq / "seqinfo.ini").write_text("[Sequence]\nname=seq01\nimDir=img1\nframeRate=10\nseqLength=20\n"
-                                     "imWidth=128\nimHeight=96\nimExt=.jpg\n")
+    (seq / "seqinfo.ini").write_text("[Sequence]\nname = seq01\nimdir = img1\nframerate = 10.0\nseqlength = 20\n"
+                                     "imwidth = 128\nimheight = 96\nimext = .jpg\n\n")
+    shutil.copytree(seq, seq.parent / "seq02")  # no img1.mp4 (some sequences ship without it)
     paint_boxes(str(tmp_path / "painted"), 20, 128, 96, boxes)
     from PIL import Image
 
@@ -182,8 +187,10 @@ def test_teamtrack_decodes_its_mp4(tmp_path):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
-    summary, tables, out = _build(tmp_path, [{"name": "teamtrack", "root": str(tmp_path / "teamtrack-mot"), "split": "train"}])
+    summary, tables, out = _build(tmp_path, [{"name": "teamtrack", "root": str(kaggle), "split": "train"}])
     assert summary["sources"]["teamtrack/train"]["tracks_kept"] == 1
+    (bad,) = [r for r in tables["rejects"] if r["level"] == "video"]
+    assert bad["video_id"] == "soccer_side/seq02" and "img1.mp4" in (bad["file"] or "") + bad["detail"]
     (row,) = _rows(out, "AcademicVideoTrack", "teamtrack")
     assert row["source_video"] == "soccer_side/seq01" and row["expression"] == "player"
     _check_box_rows(out, "teamtrack", boxes, {1})
@@ -323,6 +330,34 @@ def test_webuot_root_preview_is_not_a_frame_and_absent_txt_hides(tmp_path):
     assert track["expression"] == "a yellow fish swimming left"
     _check_sot(out, "webuot1m", boxes, hidden={14, 15, 16})
     assert any(p["occluded"] for fr in track["frame_trajectories"] for p in fr["points"])
+
+
+@pytest.mark.parametrize("source, folder, seq", [("webuot1m", "WebUOT-1M/Test", "WebUOT-1M_Test_000001"),
+                                                 ("uw_cot220", "UW-COT220", "UWCOT220_000001")])
+def test_sot_release_with_a_video_per_sequence_and_no_frames(tmp_path, source, folder, seq):
+    """WebUOT-1M and UW-COT220 release `<seq>/<seq>.mp4` (imgs/ only after Videos2Frames.py) with the
+    boxed preview `00000001.jpg` beside it: the video is read, at its own 15 fps."""
+    import cv2
+    from PIL import Image
+
+    path = tmp_path / folder / seq
+    boxes = _sot_sequence(tmp_path / "frames", n=30, frames="", digits=8)
+    path.mkdir(parents=True)
+    os.replace(tmp_path / "frames" / "groundtruth.txt", path / "groundtruth_rect.txt")
+    writer = cv2.VideoWriter(str(path / f"{seq}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 15, (128, 96))
+    for i in range(30):
+        writer.write(cv2.imread(str(tmp_path / "frames" / f"{i + 1:08d}.jpg")))
+    writer.release()
+    Image.new("RGB", (64, 48), (255, 0, 0)).save(path / "00000001.jpg")
+    (path / "language.txt").write_text("a small octopus")
+    if source == "webuot1m":
+        (path / "absent.txt").write_text("0\n" * 30)
+    split = "test"
+    summary, tables, out = _build(tmp_path, [{"name": source, "root": str(tmp_path / folder.split("/")[0]), "split": split}])
+    assert summary["sources"][f"{source}/{split}"]["videos_ok"] == 1, tables["rejects"]
+    (track,) = [r for r in _rows(out, "AcademicVideoTrack", source) if r["task"] == "track"]
+    assert track["source_fps"] == 15.0 and (track["width"], track["height"]) == (128, 96)
+    assert _check_sot(out, source, boxes) > 0
 
 
 def test_sot_box_count_that_disagrees_with_the_frames_rejects_only_that_sequence(tmp_path):
@@ -493,6 +528,9 @@ def write_seadronessee(tmp_path):
         annotations.append({"id": len(annotations), "image_id": image_id, "bbox": [5, 80, 10, 10], "category_id": 0,
                             "video_id": 0, "track_id": 9})
     annotations.append({"id": len(annotations), "image_id": 400, "bbox": [1, 1, 5, 5], "category_id": 1, "video_id": 0})
+    # a second, smaller box of track 1 on image 405 (some files repeat a track on an image)
+    annotations.append({"id": len(annotations), "image_id": 405, "bbox": [16, 21, 4, 4], "category_id": 1,
+                        "video_id": 0, "track_id": 1})
     (root / "annotations" / "instances_train_objects_in_water.json").write_text(json.dumps({
         "images": images, "annotations": annotations,
         "videos": [{"id": 0, "height": 96, "width": 128, "name:": "/data/input/recordings/mavic/DJI_0057.MP4"}],
@@ -508,6 +546,7 @@ def test_seadronessee_coco_tracking_json(tmp_path):
     assert summary["sources"]["seadronessee/train"]["tracks_kept"] == 2
     reasons = {(r["object_id"], r["reason"]) for r in tables["rejects"]}
     assert ("9", "ignore region (ignored)") in reasons and (None, "annotation without track_id") in reasons
+    assert ("1", "two boxes of one track on one image") in reasons  # the larger box kept (checked below)
     points = {r["category"]: r["count"] for r in _rows(out, "AcademicVideoPoint", "seadronessee")}
     assert points == {"swimmer": 1, "boat": 1}
     (row,) = [r for r in _rows(out, "AcademicVideoTrack", "seadronessee") if r["expression"] == "swimmer"]

@@ -289,3 +289,18 @@ def test_ref_davis17_reads_the_semi_supervised_masks_when_the_unsupervised_set_i
     assert L.check_track_rows(tracks, truth) == len(tracks) == 3
     assert L.check_point_rows(points, truth) == len(points) > 0
     assert convert("ref_davis17", root, tmp_path / "out2", "val", "--option", "masks=unsupervised") != 0
+
+
+def test_lvos_valid_split_with_masks_every_fifth_frame(tmp_path):
+    """LVOS's evaluation kit reads `valid/valid_meta.json` and masks only every 5th frame (8-digit
+    names from 1); frames without a PNG are not annotated (not 'absent')."""
+    root = tmp_path / "src"
+    vid = "FNvKhwyW"
+    t = L.write_palette(str(root / "valid" / "JPEGImages" / vid), str(root / "valid" / "Annotations" / vid),
+                        digits=8, start=1, every=5)
+    objects = {o: {"frame_range": {"start": "1", "end": "60", "frame_nums": 12}} for o in ("1", "2", "3")}
+    (root / "valid" / "valid_meta.json").write_text(json.dumps({"videos": {vid: {"objects": objects}}}))
+    assert convert("lvos", root, tmp_path / "out", "valid") == 0
+    _, tracks = rows(tmp_path / "out", "lvos")
+    assert L.check_track_rows(tracks, {vid: t}) == len(tracks) > 0
+    assert all(src % 5 == 0 for r in tracks for src in r["source_frames"])
