@@ -6,6 +6,7 @@ Adding a source: write the converter (or reuse a family's), add its manifest, an
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from pathlib import Path
 
 import yaml
@@ -101,21 +102,67 @@ def load_manifest(name: str) -> dict:
     return data
 
 
-def print_sources() -> None:
-    """`vgdata sources`: one row per source, from its data manifest."""
+NOT_INDEPENDENT = ("not independent:", "second independent reader: not found")
+NOT_FOUND = "second independent reader: not found"
+
+
+def evidence(m: dict) -> tuple[str, str]:
+    """(status, what) of a manifest's `checked_against`: "real file" (what, and the test that
+    converts it), "two readers", "one reader" (the second not found), or "unchecked"."""
+    c = m.get("checked_against") or {}
+    if c.get("real_file"):
+        return "real file", f"{c['real_file']} [{c['test']}]"
+    listed = c.get("readers") or []
+    readers = [r for r in listed if not r.startswith(NOT_INDEPENDENT)]
+    if len(readers) >= 2:
+        return "two readers", " | ".join(f"{i}) {r}" for i, r in enumerate(readers, 1))
+    if readers:
+        more = [r for r in listed if r.startswith(NOT_INDEPENDENT) and r != NOT_FOUND]
+        return "one reader", " | ".join([f"1) {readers[0]}"] + more + ["a second, independent reader was not found"])
+    return "unchecked", "nothing recorded"
+
+
+def _builds(m: dict) -> list[str]:
+    track_tasks = [t for t in m["tasks"] if t != "point_count"]
+    builds = ["AcademicVideoPoint"] if "point_count" in m["tasks"] else []
+    if track_tasks:
+        builds.append(f"AcademicVideoTrack ({', '.join(track_tasks)})")
+    if "track" in m["tasks"]:
+        builds.append("AcademicVideoGround (ground, from the track rows)")
+    return builds
+
+
+def sources_markdown() -> str:
+    """The README's table of what each source's layout was checked against (`vgdata sources --markdown`)."""
+    lines = ["| source | checked against | what |", "|---|---|---|"]
+    for name in sorted(SOURCES):
+        status, what = evidence(load_manifest(name))
+        lines.append(f"| `{name}` | {status} | {what.replace('|', '/')} |")
+    counts = Counter(evidence(load_manifest(n))[0] for n in SOURCES)
+    lines += ["", f"{len(SOURCES)} sources: {counts['real file']} on real files, {counts['two readers']} on two "
+              f"independent readers, {counts['one reader']} on one reader (no second found)."]
+    return "\n".join(lines) + "\n"
+
+
+def print_sources(markdown: bool = False) -> None:
+    """`vgdata sources`: one row per source, from its data manifest, with the real file or the two
+    readers its layout was checked against (`--markdown`: the README's table of those)."""
+    if markdown:
+        print(sources_markdown(), end="")
+        return
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title="vgdata sources", show_lines=False)
-    for col in ("name", "kind", "licence", "builds", "layout confirmed against"):
+    for col in ("name", "kind", "licence", "builds", "checked against"):
         table.add_column(col, overflow="fold")
+    counts: Counter = Counter()
     for name in sorted(SOURCES):
         m = load_manifest(name)
-        track_tasks = [t for t in m["tasks"] if t != "point_count"]
-        builds = ["AcademicVideoPoint"] if "point_count" in m["tasks"] else []
-        if track_tasks:
-            builds.append(f"AcademicVideoTrack ({', '.join(track_tasks)})")
-        if "track" in m["tasks"]:
-            builds.append("AcademicVideoGround (ground, from the track rows)")
-        table.add_row(name, m["kind"], m["licence"], "; ".join(builds), m.get("confirmed", "not recorded"))
-    Console(width=200).print(table)
+        status, what = evidence(m)
+        counts[status] += 1
+        table.add_row(name, m["kind"], m["licence"], "; ".join(_builds(m)), f"{status}: {what}")
+    console = Console(width=200)
+    console.print(table)
+    console.print(f"{counts['real file']} sources on real files, {counts['two readers']} on two readers, "
+                  f"{counts['one reader']} on one reader (no second found), {counts['unchecked']} unchecked.")

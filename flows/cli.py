@@ -58,8 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", help="where to write the sample")
     p.add_argument("--force", action="store_true", help="rewrite it even if a complete sample is already there")
 
-    sub.add_parser("sources", help="list every supported source: kind, licence, what it builds, how its layout "
-                   "was confirmed", description="List every source vgdata converts (data_manifests/).")
+    p = sub.add_parser("sources", help="list every supported source: kind, licence, what it builds, the real file "
+                       "or the two readers its layout was checked against",
+                       description="List every source vgdata converts (data_manifests/).")
+    p.add_argument("--markdown", action="store_true", help="print the README's table of what each layout was checked against")
 
     from converters import SOURCES
 
@@ -234,7 +236,7 @@ def _main(argv: list[str] | None = None) -> int:
         if args.command == "sources":
             from converters.registry import print_sources
 
-            print_sources()
+            print_sources(markdown=args.markdown)
             return 0
         if args.command == "pull":
             from pipeline.ops.pull import pull_command
