@@ -9,7 +9,6 @@ Real files from `../shared/fixtures/real/` are exercised by the per-family test 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np

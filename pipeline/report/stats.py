@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
-from pipeline.stages.rows import GROUND_DATASET as GROUND, POINT_DATASET as POINT, TRACK_DATASET as TRACK
+from pipeline.stages.rows import GROUND_DATASET as GROUND
+from pipeline.stages.rows import POINT_DATASET as POINT
 
 
 @dataclass
