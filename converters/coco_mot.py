@@ -1,5 +1,6 @@
 """COCO-style multi-object tracking JSON: SeaDronesSee MOT
-(`annotations/instances_<split>_objects_in_water.json` beside `images/<split>/<id>.png`).
+(`annotations/instances_<split>_objects_in_water.json` beside `images/<split>/<id>.png`), and APTv2
+(COCO keypoint files whose images carry `video_id` and objects `track_id`; see `AptV2Converter`).
 
 One JSON per split: `images` `{id, file_name, height, width, video_id, frame_index}` (the frame's
 number in the source video, e.g. 715: not 0..N), `videos` `{id, height, width, "name:"}` (the key
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections import defaultdict
 
 from pipeline import checks
@@ -36,7 +38,8 @@ IGNORED = {"ignored", "ignore"}
 def split_coco_tracking(path: str, writer: IndexWriter) -> None:
     """Rows "image" and "annotation" keyed by their video's name; the categories as the note
     "categories" ([id, name] pairs). Streamed passes: videos (names), images, annotations,
-    categories. Held meanwhile: video id -> name and image id -> video name (small numbers)."""
+    categories. Held meanwhile: video id -> name and image id -> video name (small numbers). A file
+    without a `videos` list (APTv2) names each video `video_<id>`."""
     if top_level(path) != "map":
         raise SourceError(path, "not a COCO tracking JSON (no images list)")
     names = {}
@@ -81,9 +84,29 @@ class SeaDronesSeeConverter(Converter):
         """The video's own images and annotations and the category list, not the file's mtime."""
         return [self.index(ref.files[0], ref.root).digest(ref.video_id, notes=("categories",))]
 
+    def frame_numbers(self, path: str, images: list[dict]) -> dict[int, dict]:
+        """{frame number in the source video: image}: the images' `frame_index`."""
+        by_number = {}
+        for im in images:
+            number = im.get("frame_index")
+            if not isinstance(number, int) or isinstance(number, bool) or number < 0:
+                raise SourceError(path, f"image {im.get('id')}: frame_index {number!r} is not a whole number >= 0")
+            check(path, checks.relative_path, self.file_name(im), f"image {im.get('id')} file_name")
+            by_number[number] = im
+        return by_number
+
+    def file_name(self, image: dict) -> str:
+        return str(image.get("file_name", ""))
+
+    def frame_rate(self, ref: VideoRef) -> float:
+        return float(ref.option("frame_fps", 30.0))
+
+    def images_dir(self, root: str, split: str) -> str:
+        return os.path.join(root, "images", split)
+
     def discover(self, root: str, split: str) -> list[VideoRef]:
         path = self._json(root, split)
-        images = os.path.join(root, "images", split)
+        images = self.images_dir(root, split)
         if not os.path.isdir(images) and os.path.isdir(os.path.join(root, split)):
             images = os.path.join(root, split)
         require_dir(images, f"{self.title} images")
@@ -95,16 +118,10 @@ class SeaDronesSeeConverter(Converter):
         entry, names = index.get(ref.video_id), dict(index.note("categories", []))
         if not entry.get("image"):
             raise SourceError(path, f"video {ref.video_id!r} has no images")
-        by_number = {}
-        for im in entry["image"]:
-            number = im.get("frame_index")
-            if not isinstance(number, int) or isinstance(number, bool) or number < 0:
-                raise SourceError(path, f"image {im.get('id')}: frame_index {number!r} is not a whole number >= 0")
-            check(path, checks.relative_path, str(im.get("file_name", "")), f"image {im.get('id')} file_name")
-            by_number[number] = im
+        by_number = self.frame_numbers(path, entry["image"])
         first = min(by_number)
         n = check(path, checks.frame_count, max(by_number) - first + 1, "frame_index span")
-        files = tuple(by_number[first + i]["file_name"] if first + i in by_number else "" for i in range(n))
+        files = tuple(self.file_name(by_number[first + i]) if first + i in by_number else "" for i in range(n))
         sizes = {(im.get("width"), im.get("height")) for im in by_number.values()}
         if len(sizes) != 1:
             raise SourceError(path, f"video {ref.video_id!r}: images of different sizes {sorted(sizes, key=str)[:3]}")
@@ -143,8 +160,61 @@ class SeaDronesSeeConverter(Converter):
             obj.frames = {f: FrameAnnotation(visible=b is not None, box=b) for f, b in sorted(tracks[tid].items())}
             objects.append(obj)
         annotated = tuple(sorted(frame_of.values()))
-        fps = float(ref.option("frame_fps", 30.0))
+        fps = self.frame_rate(ref)
         video = Video(source=ref.source, split=ref.split, video_id=ref.video_id, width=width, height=height,
                       n_frames=n, fps=fps, annotation_fps=annotation_rate(fps, annotated),
                       frames_dir=ref.location, frame_files=files, input_files=ref.files, root=ref.root)
         return VideoRecord(video, objects, annotated, dropped)
+
+
+_NUMBER = re.compile(r"(\d+)(?!.*\d)")
+
+
+class AptV2Converter(SeaDronesSeeConverter):
+    """APTv2 (animal pose estimation and tracking; Yang et al. 2023): 2,749 clips of 15 frames from
+    30 species, `annotations_{easy,hard}/{train,val,test}_annotations.json` beside the images, whose
+    `file_name`s are relative to the root (the official configs, ViTAE-Transformer/APTv2: mmpose's
+    AP-10K reader with `img_prefix` = the data root). COCO keypoint files whose images carry
+    `video_id` and whose objects carry `track_id` (the one reader of those fields found, an APT-36K
+    loader, groups frames by `video_id` and objects by `track_id`); `file_name`s may use Windows
+    back-slashes. Boxes (`bbox`, x, y, w, h) are the objects; keypoints are not read. A clip's frames
+    are its images in the order of the last number in their file names (ties by image id). No public
+    file gives the clips' frame rate: `--option frame_fps=N` is required. Option `subset`: the
+    easy or hard annotation files (the official configs validate and test on hard)."""
+
+    name = "aptv2"
+    title = "APTv2"
+    OPTIONS = {"frame_fps": ((int, float), 0.0, "frame rate of the clips' frames (not recorded by APTv2; required)"),
+               "subset": (str, "hard", "which annotation files: easy or hard")}
+
+    def _json(self, root: str, split: str) -> str:
+        subset = self.options["subset"]
+        if subset not in ("easy", "hard"):
+            raise SourceError(root, f"option subset={subset!r}: use easy or hard")
+        path = os.path.join(root, f"annotations_{subset}", f"{split}_annotations.json")
+        if not os.path.exists(path):
+            raise SourceError(path, "annotation JSON not found")
+        return path
+
+    def images_dir(self, root: str, split: str) -> str:
+        return root
+
+    def discover(self, root: str, split: str) -> list[VideoRef]:
+        if not float(self.options["frame_fps"]) > 0:
+            raise SourceError(root, "APTv2 does not record its clips' frame rate: pass --option frame_fps=N "
+                                    "(the rate the clips' frames were taken at)")
+        return super().discover(root, split)
+
+    def frame_rate(self, ref: VideoRef) -> float:
+        return float(ref.option("frame_fps"))
+
+    def file_name(self, image: dict) -> str:
+        return str(image.get("file_name", "")).replace("\\", "/")
+
+    def frame_numbers(self, path: str, images: list[dict]) -> dict[int, dict]:
+        def key(im):
+            m = _NUMBER.search(os.path.basename(self.file_name(im)))
+            return (int(m.group(1)) if m else -1, im.get("id", 0))
+        for im in images:
+            check(path, checks.relative_path, self.file_name(im), f"image {im.get('id')} file_name")
+        return dict(enumerate(sorted(images, key=key)))

@@ -15,7 +15,7 @@ from pipeline.errors import ConfigError
 
 from .base import Converter
 from .burst import BurstConverter
-from .coco_mot import SeaDronesSeeConverter
+from .coco_mot import AptV2Converter, SeaDronesSeeConverter
 from .gluoncv_motion import PersonPath22Converter
 from .moca import MocaConverter
 from .mot import (
@@ -75,6 +75,7 @@ SOURCES: dict[str, type[Converter]] = {
     "seadronessee": SeaDronesSeeConverter,
     "bft": BftConverter,
     "animaltrack": AnimalTrackConverter,
+    "aptv2": AptV2Converter,
 }
 
 MANIFEST_DIR = Path(__file__).resolve().parent.parent / "data_manifests"

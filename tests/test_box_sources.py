@@ -706,3 +706,40 @@ def test_animaltrack_sequence_names_must_name_a_class(tmp_path):
     assert summary["sources"]["animaltrack/test"]["videos_ok"] == 0
     (r,) = [r for r in tables["rejects"] if r["level"] == "video"]
     assert "walrus_1" in r["detail"] and "penguin" in r["detail"]
+
+
+# -- APTv2 (COCO keypoints with video_id and track_id) ---------------------------------------------------
+
+def test_aptv2_clips_from_coco_keypoint_files(tmp_path):
+    """Two 15-frame clips in annotations_hard/train_annotations.json: Windows back-slashes in
+    file_names, images listed out of frame order, two species; the frame rate must be given."""
+    root = tmp_path / "APTv2"
+    (root / "annotations_hard").mkdir(parents=True)
+    images, annotations, truth = [], [], {}
+    for v, (species, cat) in enumerate((("horse", 3), ("zebra", 7)), 1):
+        boxes = {i: [(1, 10 + 2 * i, 20, 40 + 2 * i, 60), (2, 70, 30, 100, 70 - i)] for i in range(15)}
+        truth[f"video_{v}"] = boxes
+        paint_boxes(str(root / "clips" / species / f"clip{v:04d}"), 15, 128, 96, boxes, digits=6, start=0)
+        for i in reversed(range(15)):  # listed last frame first: order comes from the names
+            image_id = 100 * v + (15 - i)
+            images.append({"id": image_id, "file_name": f"clips\\{species}\\clip{v:04d}\\{i:06d}.jpg",
+                           "width": 128, "height": 96, "video_id": v})
+            for t, x0, y0, x1, y1 in boxes[i]:
+                annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": cat, "track_id": t,
+                                    "bbox": [x0, y0, x1 - x0, y1 - y0], "area": (x1 - x0) * (y1 - y0), "iscrowd": 0,
+                                    "keypoints": [0] * 51, "num_keypoints": 0})
+    (root / "annotations_hard" / "train_annotations.json").write_text(json.dumps(
+        {"images": images, "annotations": annotations,
+         "categories": [{"id": 3, "name": "horse", "supercategory": "animal"}, {"id": 7, "name": "zebra", "supercategory": "animal"}]}))
+    with pytest.raises(Exception, match="frame_fps"):
+        _build(tmp_path / "nofps", [{"name": "aptv2", "root": str(root), "split": "train"}])
+    summary, tables, out = _build(tmp_path, [{"name": "aptv2", "root": str(root), "split": "train",
+                                              "options": {"frame_fps": 5}}])
+    assert summary["sources"]["aptv2/train"]["videos_ok"] == 2 and summary["sources"]["aptv2/train"]["tracks_kept"] == 4
+    points = {(r["video_name"], r["category"]): r["count"] for r in _rows(out, "AcademicVideoPoint", "aptv2")}
+    assert points == {("video_1", "horse"): 2, ("video_2", "zebra"): 2}
+    for vid, boxes in truth.items():
+        tracks = [r for r in _rows(out, "AcademicVideoTrack", "aptv2") if r["source_video"] == vid]
+        assert tracks and all(r["source_fps"] == 5.0 for r in tracks)
+    assert truth["video_1"] == truth["video_2"]  # the same boxes in both clips: one check covers both
+    _check_box_rows(out, "aptv2", truth["video_1"], {1, 2})
