@@ -56,11 +56,17 @@ class BurstConverter(Converter):
     OPTIONS = {"annotation_file": (str, "all_classes.json", "which annotation file of the split to read")}
 
     def annotation_file(self, root: str, split: str) -> str:
+        """`annotations/<split>/all_classes.json` (or `<split>/...`); the train split's file is
+        `train.json` (burstapi's layout, and OpenVIS's load_burst_json reads it so), taken where
+        no all_classes.json is there."""
         name = self.options["annotation_file"]
-        for path in (os.path.join(root, "annotations", split, name), os.path.join(root, split, name)):
-            if os.path.exists(path):
-                return path
-        raise SourceError(os.path.join(root, "annotations", split, name), f"BURST split {split!r} not found")
+        names = [name] + ([f"{split}.json"] if name == "all_classes.json" else [])
+        for candidate in names:
+            for path in (os.path.join(root, "annotations", split, candidate), os.path.join(root, split, candidate)):
+                if os.path.exists(path):
+                    return path
+        raise SourceError(os.path.join(root, "annotations", split, name), f"BURST split {split!r} not found "
+                          f"(looked for {' or '.join(names)})")
 
     def index(self, path: str, root: str):
         return self.split_index(path, root, "burst", split_sequences)

@@ -103,7 +103,7 @@ def load_manifest(name: str) -> dict:
     return data
 
 
-NOT_INDEPENDENT = ("not independent:", "second independent reader: not found")
+NOT_INDEPENDENT = ("not independent:", "partial:", "second independent reader: not found")
 NOT_FOUND = "second independent reader: not found"
 
 

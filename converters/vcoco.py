@@ -196,7 +196,10 @@ class LvvisConverter(VideoCocoConverter):
         return os.path.join(root, "Annotations", f"{split}_instances.json")
 
     def frames_root(self, root, split):
-        return os.path.join(root, "JPEGImages", split)
+        """`JPEGImages/<split>/` as the README draws it; `<split>/JPEGImages/` as third-party
+        readers (OpenVIS, OVFormer) lay it out, where that is what the root holds."""
+        official, other = os.path.join(root, "JPEGImages", split), os.path.join(root, split, "JPEGImages")
+        return other if not os.path.isdir(official) and os.path.isdir(other) else official
 
 
 class YtvisConverter(VideoCocoConverter):

@@ -34,12 +34,23 @@ def test_kill9_five_times_then_finish_is_byte_identical(built, sample_dir, tmp_p
     cmd = [sys.executable, "-m", "flows.cli", "build", str(path), "--runner", "local"]
     rng = random.Random(20261125)
     killed, left_tmp = 0, 0
+    def entries() -> int:
+        return len(glob.glob(os.path.join(out, ".work", "**", "*.json"), recursive=True))
+
     for _ in range(5):
+        # Killed at a random moment after the run has finished one more video (a fixed delay missed
+        # every run once resumed runs got fast: each one only finishes what is left).
+        before = entries()
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 2.5))  # a whole build here takes about 3.5 s
-        if proc.poll() is None:
-            proc.kill()  # SIGKILL: no cleanup runs
-            killed += 1
+        deadline = None
+        while proc.poll() is None:
+            if deadline is None and entries() > before:
+                deadline = time.monotonic() + rng.uniform(0.0, 0.4)
+            if deadline is not None and time.monotonic() >= deadline:
+                proc.kill()  # SIGKILL: no cleanup runs
+                killed += 1
+                break
+            time.sleep(0.01)
         proc.wait()
         left_tmp += len(glob.glob(os.path.join(out, "**", "*.tmp"), recursive=True)
                         + glob.glob(os.path.join(out, "**", ".*.tmp"), recursive=True))

@@ -304,3 +304,24 @@ def test_lvos_valid_split_with_masks_every_fifth_frame(tmp_path):
     _, tracks = rows(tmp_path / "out", "lvos")
     assert L.check_track_rows(tracks, {vid: t}) == len(tracks) > 0
     assert all(src % 5 == 0 for r in tracks for src in r["source_frames"])
+
+
+def test_burst_train_split_reads_train_json(tmp_path):
+    """BURST's train annotations are `annotations/train/train.json` (val/test: all_classes.json)."""
+    root = tmp_path / "src"
+    truth = L.write_burst(str(root), split="train")
+    os.rename(root / "annotations" / "train" / "all_classes.json", root / "annotations" / "train" / "train.json")
+    assert convert("burst", root, tmp_path / "out", "train") == 0
+    _, tracks = rows(tmp_path / "out", "burst")
+    assert L.check_track_rows(tracks, truth) == len(tracks) > 0
+
+
+def test_lvvis_frames_under_the_split_folder(tmp_path):
+    """OpenVIS and OVFormer lay LV-VIS frames out as `<split>/JPEGImages/<video>/`, the README as
+    `JPEGImages/<split>/<video>/`: both are read."""
+    root = tmp_path / "src"
+    truth = L.write_video_coco(str(root), f"{root}/Annotations/val_instances.json", f"{root}/val/JPEGImages",
+                               lambda v, i: f"{v}/{i:05d}.jpg", backslash=True)
+    assert convert("lvvis", root, tmp_path / "out", "val", "--videos", "encode") == 0
+    _, tracks = rows(tmp_path / "out", "lvvis")
+    assert L.check_track_rows(tracks, truth) == len(tracks) > 0
