@@ -250,3 +250,48 @@ def test_real_sav_manual_masklets_convert_and_hold_to_their_masks(shared, tmp_pa
     tracks = read(tmp_path / "out", "AcademicVideoTrack", "sav")
     assert sorted(r["anno_id"][0] for r in tracks) == sorted(masks)
     check_tracks(tracks, masks, {})
+
+
+def test_real_ref_youtube_vos_expressions_in_the_train_layout(shared, tmp_path):
+    """Ref-YouTube-VOS's real Codalab valid meta_expressions (video 0062f687f1: six expressions over
+    19 frames named 00000, 00005, ...) with each expression's obj_id and category from the URVOS
+    object layout of the same video, laid out as a train split (valid has no masks and its
+    expressions no obj_id); the masks are drawn (palette PNGs, one value per object)."""
+    from PIL import Image
+
+    from tests import mask_layouts as L
+
+    data = json.loads((shared / "ref_youtube_vos" / "valid_meta_expressions.json").read_text())
+    layout = json.loads((shared / "ref_youtube_vos" / "valid_meta_expressions_objects_layout_URVOS.json").read_text())
+    vid = "0062f687f1"
+    entry, objects = data["videos"][vid], layout["videos"][vid]["objects"]
+    obj_of = {text: oid for oid, o in objects.items() for text in o["expressions"]}
+    for e in entry["expressions"].values():
+        e["obj_id"] = obj_of[e["exp"]]
+    frames = entry["frames"]
+    root = tmp_path / "rytvos"
+    discs = [(int(oid), 10 + 14 * k, 20, 0.6, 0.1, 6, 0, len(frames) - 1) for k, oid in enumerate(sorted(objects, key=int))]
+    masks = L.scene(len(frames), discs, occlude=True)
+    L.jpegs(str(root / "train" / "JPEGImages" / vid), [f"{f}.jpg" for f in frames])
+    (root / "train" / "Annotations" / vid).mkdir(parents=True)
+    for i, name in enumerate(frames):
+        label = np.zeros((L.H, L.W), np.uint8)
+        for oid, per in masks.items():
+            label[per[i]] = oid
+        im = Image.fromarray(label, mode="P")
+        im.putpalette([0, 0, 0] + [200, 0, 0] * 3 + [0] * 756)
+        im.save(root / "train" / "Annotations" / vid / f"{name}.png")
+    meta = {"videos": {vid: {"objects": {oid: {"category": o["category"], "frames": o["frames"]} for oid, o in objects.items()}}}}
+    (root / "train" / "meta.json").write_text(json.dumps(meta))
+    (root / "meta_expressions" / "train").mkdir(parents=True)
+    (root / "meta_expressions" / "train" / "meta_expressions.json").write_text(json.dumps({"videos": {vid: entry}}))
+    convert("ref_youtube_vos", root, tmp_path / "out", "train")
+    # every 5th frame of 30 fps video: frame i of the list is source frame i at 6 fps
+    truth = {str(oid): dict(enumerate(per)) for oid, per in masks.items()}
+    queries = {" ".join(e["exp"].split()): {e["obj_id"]} for e in entry["expressions"].values()}
+    tracks = read(tmp_path / "out", "AcademicVideoTrack", "ref_youtube_vos")
+    assert {r["expression"] for r in tracks} == set(queries)
+    check_tracks(tracks, truth, queries)
+    check_ground(tracks, read(tmp_path / "out", "AcademicVideoGround", "ref_youtube_vos"))
+    points = read(tmp_path / "out", "AcademicVideoPoint", "ref_youtube_vos")
+    assert {p["category"] for p in points} == set(queries) and all(p["count"] == 1 for p in points)
