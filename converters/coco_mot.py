@@ -61,6 +61,11 @@ def split_coco_tracking(path: str, writer: IndexWriter) -> None:
     writer.note("categories", list(category_names(stream_items(path, "categories.item")).items()))
 
 
+def _box_area(box: tuple | None) -> float:
+    """A clipped (x0, y0, x1, y1) box's area; -1 for no box, so any box beats none."""
+    return -1.0 if box is None else (box[2] - box[0]) * (box[3] - box[1])
+
+
 class SeaDronesSeeConverter(Converter):
     name = "seadronessee"
     title = "SeaDronesSee"
@@ -91,7 +96,6 @@ class SeaDronesSeeConverter(Converter):
             number = im.get("frame_index")
             if not isinstance(number, int) or isinstance(number, bool) or number < 0:
                 raise SourceError(path, f"image {im.get('id')}: frame_index {number!r} is not a whole number >= 0")
-            check(path, checks.relative_path, self.file_name(im), f"image {im.get('id')} file_name")
             by_number[number] = im
         return by_number
 
@@ -102,13 +106,13 @@ class SeaDronesSeeConverter(Converter):
         return float(ref.option("frame_fps", 30.0))
 
     def images_dir(self, root: str, split: str) -> str:
-        return os.path.join(root, "images", split)
+        """`<root>/images/<split>/`, or `<root>/<split>/` where that is what the root holds."""
+        images, other = os.path.join(root, "images", split), os.path.join(root, split)
+        return other if not os.path.isdir(images) and os.path.isdir(other) else images
 
     def discover(self, root: str, split: str) -> list[VideoRef]:
         path = self._json(root, split)
         images = self.images_dir(root, split)
-        if not os.path.isdir(images) and os.path.isdir(os.path.join(root, split)):
-            images = os.path.join(root, split)
         require_dir(images, f"{self.title} images")
         return [self._ref(root, split, key, images, [path]) for key in sorted(self.index(path, root).keys("image"))]
 
@@ -118,6 +122,8 @@ class SeaDronesSeeConverter(Converter):
         entry, names = index.get(ref.video_id), dict(index.note("categories", []))
         if not entry.get("image"):
             raise SourceError(path, f"video {ref.video_id!r} has no images")
+        for im in entry["image"]:
+            check(path, checks.relative_path, self.file_name(im), f"image {im.get('id')} file_name")
         by_number = self.frame_numbers(path, entry["image"])
         first = min(by_number)
         n = check(path, checks.frame_count, max(by_number) - first + 1, "frame_index span")
@@ -144,11 +150,9 @@ class SeaDronesSeeConverter(Converter):
                 dropped.append(Dropped("box is not finite or has no area inside the image",
                                        f"annotation {a.get('id')}: kept as not visible", tid, "frame", frame, path))
             if frame in tracks[tid]:  # a second box of the track on this image: keep the larger
-                old = tracks[tid][frame]
-                area = (lambda b: -1.0 if b is None else (b[2] - b[0]) * (b[3] - b[1]))
                 dropped.append(Dropped("two boxes of one track on one image", f"annotation {a.get('id')}: the larger "
                                        "box is kept", tid, "frame", frame, path))
-                if area(box) <= area(old):
+                if _box_area(box) <= _box_area(tracks[tid][frame]):
                     continue
             tracks[tid][frame] = box
         objects = []
@@ -215,6 +219,4 @@ class AptV2Converter(SeaDronesSeeConverter):
         def key(im):
             m = _NUMBER.search(os.path.basename(self.file_name(im)))
             return (int(m.group(1)) if m else -1, im.get("id", 0))
-        for im in images:
-            check(path, checks.relative_path, self.file_name(im), f"image {im.get('id')} file_name")
         return dict(enumerate(sorted(images, key=key)))

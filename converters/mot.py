@@ -225,7 +225,6 @@ def parse_gt(path: str, root: str | None = None, n_frames: int | None = None,
             if len(v) < 6:
                 raise SourceError(path, f"line {lineno}: {len(v)} columns, expected frame, id, x, y, w, h")
             v = v[:6]
-        if box_only:
             cls, vis = PEDESTRIAN, 1.0
         elif len(v) == 9:
             cls, vis = v[7], v[8]

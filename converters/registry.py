@@ -133,13 +133,18 @@ def _builds(m: dict) -> list[str]:
     return builds
 
 
+def _evidence_by_source() -> tuple[dict[str, tuple[str, str]], Counter]:
+    """{source: (status, what)} in name order, and how many sources have each status."""
+    found = {name: evidence(load_manifest(name)) for name in sorted(SOURCES)}
+    return found, Counter(status for status, _ in found.values())
+
+
 def sources_markdown() -> str:
     """The README's table of what each source's layout was checked against (`vgdata sources --markdown`)."""
     lines = ["| source | checked against | what |", "|---|---|---|"]
-    for name in sorted(SOURCES):
-        status, what = evidence(load_manifest(name))
+    found, counts = _evidence_by_source()
+    for name, (status, what) in found.items():
         lines.append(f"| `{name}` | {status} | {what.replace('|', '/')} |")
-    counts = Counter(evidence(load_manifest(n))[0] for n in SOURCES)
     lines += ["", f"{len(SOURCES)} sources: {counts['real file']} on real files, {counts['two readers']} on two "
               f"independent readers, {counts['one reader']} on one reader (no second found)."]
     return "\n".join(lines) + "\n"
@@ -157,11 +162,9 @@ def print_sources(markdown: bool = False) -> None:
     table = Table(title="vgdata sources", show_lines=False)
     for col in ("name", "kind", "licence", "builds", "checked against"):
         table.add_column(col, overflow="fold")
-    counts: Counter = Counter()
-    for name in sorted(SOURCES):
+    found, counts = _evidence_by_source()
+    for name, (status, what) in found.items():
         m = load_manifest(name)
-        status, what = evidence(m)
-        counts[status] += 1
         table.add_row(name, m["kind"], m["licence"], "; ".join(_builds(m)), f"{status}: {what}")
     console = Console(width=200)
     console.print(table)
