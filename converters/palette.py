@@ -12,7 +12,8 @@ objects its metadata declares (with a category) and which questions it asks:
 - LVOS: objects from `<split>_meta.json`; v1's `<split>_expression_meta.json` captions (where
   present) are referring expressions.
 - Ref-YouTube-VOS: categories from `meta.json`, expressions from `meta_expressions/<split>/
-  meta_expressions.json` (`obj_id` a string; the valid split has none and no masks: reported).
+  meta_expressions.json` (`obj_id` a string). The valid split ships frames and expressions without
+  `obj_id`, and no masks: its expressions are asked with no answer (`answerless_splits`).
 - Ref-DAVIS17: DAVIS 2017 480p folders, splits from `ImageSets/2017`, expressions from
   `davis_text_annotations/Davis17_annot{1,2}{,_full_video}.txt` (lines `video obj_id "text"`,
   annot2 in latin-1, three misspelled video names mapped to DAVIS's).
@@ -97,15 +98,29 @@ class PaletteConverter(Converter):
         require_dir(root, f"{self.name} root")
         frames, masks = self.folders(root, split)
         side = self.side_files(root, split)
+        per_video = frames if self.answerless(root, split) else masks  # no masks: the frames say what changed
         refs = []
         for vid in self.video_ids(root, split, masks):
             check(masks, checks.relative_path, vid, "video folder")
-            refs.append(self._ref(root, split, vid, os.path.join(masks, vid), [os.path.join(masks, vid), *side]))
+            location = os.path.join(per_video, vid)
+            refs.append(self._ref(root, split, vid, location, [location, *side]))
         return refs
+
+    # Splits whose masks are not public (Ref-YouTube-VOS valid): without a masks folder, each video
+    # asks its queries with no answer (`VideoRecord.answered`, `unanswered_queries`).
+    answerless_splits: tuple[str, ...] = ()
+
+    def unanswered_queries(self, ref: VideoRef) -> tuple[list[Query], list[Dropped]]:
+        return [], []
+
+    def answerless(self, root: str, split: str) -> bool:
+        return split in self.answerless_splits and not os.path.isdir(self.folders(root, split)[1])
 
     def load(self, ref: VideoRef) -> VideoRecord:
         frames_root, masks_root = self.folders(ref.root, ref.split)
         frames_dir, masks_dir = os.path.join(frames_root, ref.video_id), os.path.join(masks_root, ref.video_id)
+        if self.answerless(ref.root, ref.split):
+            return self._unanswered(ref, frames_dir)
         require_dir(masks_dir, f"video {ref.video_id!r} masks")
         pngs = list_files(masks_dir, (".png",))
         if not pngs:
@@ -144,6 +159,22 @@ class PaletteConverter(Converter):
     def thing_categories(self, ref: VideoRef) -> tuple[tuple[int, str], ...]:
         return ()
 
+    def _unanswered(self, ref: VideoRef, frames_dir: str) -> VideoRecord:
+        require_dir(frames_dir, f"video {ref.video_id!r} frames")
+        images = list_files(frames_dir, IMAGE_EXTENSIONS)
+        if not images:
+            raise SourceError(frames_dir, "no frame images")
+        check(frames_dir, checks.frame_count, len(images), "number of frames")
+        width, height = image_size(os.path.join(frames_dir, images[0]), ref.root)
+        queries, dropped = self.unanswered_queries(ref)
+        fps = float(self.options["frame_fps"])
+        video = Video(
+            source=ref.source, split=ref.split, video_id=ref.video_id, width=width, height=height,
+            n_frames=len(images), fps=fps, annotation_fps=fps, frames_dir=frames_dir, frame_files=tuple(images),
+            input_files=ref.files, root=ref.root,
+        )
+        return VideoRecord(video, [], tuple(range(len(images))), dropped, queries=queries, answered=False)
+
 
 def palette_object(oid, category: str | None = None) -> TrackedObject:
     oid = str(oid)
@@ -159,8 +190,8 @@ class MoseConverter(PaletteConverter):
 
 
 class LvosConverter(PaletteConverter):
-    """LVOS v1/v2: `<root>/<split>/{JPEGImages,Annotations}/<video>/`, `<split>_meta.json` and (v1)
-    `<split>_expression_meta.json`, beside the split folders or inside them."""
+    """LVOS (v1; v2 is `LvosV2Converter`): `<root>/<split>/{JPEGImages,Annotations}/<video>/`,
+    `<split>_meta.json` and (v1) `<split>_expression_meta.json`, beside the split folders or inside them."""
 
     name = "lvos"
 
@@ -197,6 +228,14 @@ class LvosConverter(PaletteConverter):
         return clean_queries(queries, path) if path else ([], [])
 
 
+class LvosV2Converter(LvosConverter):
+    """LVOS v2: the v1 layout (more videos; `<split>_meta_attribute.json` beside the meta, no
+    captions), a source of its own so that one build can hold both releases (Molmo2 reads them as
+    two datasets, LVOSv1 and LVOSv2)."""
+
+    name = "lvos_v2"
+
+
 class RefYoutubeVosConverter(PaletteConverter):
     """Ref-YouTube-VOS: `<root>/<split>/{JPEGImages,Annotations}/<video>/00000.{jpg,png}` (every
     5th frame of 30 fps video: 6 fps), `<root>/<split>/meta.json` (categories) and
@@ -204,6 +243,7 @@ class RefYoutubeVosConverter(PaletteConverter):
 
     name = "ref_youtube_vos"
     videos_side_files = True
+    answerless_splits = ("valid", "test")
 
     def _meta_expressions(self, root, split):
         return os.path.join(root, "meta_expressions", split, "meta_expressions.json")
@@ -214,10 +254,30 @@ class RefYoutubeVosConverter(PaletteConverter):
 
     def video_ids(self, root, split, masks):
         expressions = self._meta_expressions(root, split)
+        videos = sorted(meta_videos(self, expressions, root).keys())
+        if self.answerless(root, split):
+            # The release's valid expressions file also lists the test videos; the split's videos
+            # are those whose frames it ships.
+            frames = self.folders(root, split)[0]
+            require_dir(frames, f"{self.name} {split} frames")
+            return [v for v in videos if os.path.isdir(os.path.join(frames, v))]
         if not os.path.isdir(masks):
-            raise SourceError(masks, f"split {split!r} has no public masks (no Annotations folder): its rows "
-                              "cannot be built; convert the train split")
-        return sorted(meta_videos(self, expressions, root).keys())
+            raise SourceError(masks, f"split {split!r} has no Annotations folder: its rows cannot be built")
+        return videos
+
+    def unanswered_queries(self, ref):
+        """The valid split's expressions: each only an `exp` (no obj_id); every one is kept, repeats
+        included, since the benchmark scores each expression id."""
+        path = ref.files[1]
+        queries, dropped = [], []
+        for eid, e in (video_entry(self, path, ref.root, ref.video_id).get("expressions") or {}).items():
+            if not isinstance(e, dict) or not isinstance(e.get("exp"), str):
+                raise SourceError(path, f"video {ref.video_id!r}, expression {eid}: no \"exp\" text")
+            if not e["exp"].strip():
+                dropped.append(Dropped("empty expression", f"expression {eid}", level="row", file=path))
+                continue
+            queries.append(Query(str(eid), " ".join(e["exp"].split()), (), "referring"))
+        return queries, dropped
 
     def objects(self, ref):
         meta = ref.files[2] if len(ref.files) > 2 else None

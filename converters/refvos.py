@@ -14,7 +14,8 @@ object has many expressions; each expression becomes one `Query` over its object
 
 Dataset quirks are the subclasses' class attributes:
 - MeViS: `<root>/<split>/{JPEGImages/<video>/<name>.jpg, meta_expressions.json, mask_dict.json}`,
-  frames sorted as the official loader sorts them; `valid` has no public masks (reported).
+  frames sorted as the official loader sorts them; `valid` (the challenge split) has no public
+  masks and its expressions name no object: each becomes a query asked with no answer.
 - ReVOS: one folder `<root>/{JPEGImages, mask_dict.json, meta_expressions_<split>_.json}` (note the
   trailing underscore), video keys that are paths (`UVO/all/-fbscFfkh4M`), frames in file order
   (the official evaluation does not sort them); `type_id` 1 = reasoning (kept, marked), 2 = no
@@ -121,15 +122,16 @@ class RefVosConverter(Converter):
     def discover(self, root: str, split: str) -> list[VideoRef]:
         require_dir(root, f"{self.name} root")
         frames_dir, meta, masks = self.split_files(root, split)
-        if split in self.no_mask_splits or not os.path.exists(masks):
-            raise SourceError(masks, f"split {split!r} has no public masks (no mask_dict.json): its rows cannot be "
-                              "built; convert a split with masks")
+        answered = not (split in self.no_mask_splits and not os.path.exists(masks))
+        if answered and not os.path.exists(masks):
+            raise SourceError(masks, f"split {split!r} has no mask_dict.json: its rows cannot be built")
         videos = meta_videos(self, meta, root).keys()
-        self.mask_index(masks, root)  # streamed now, once, not by the first video that asks
+        if answered:
+            self.mask_index(masks, root)  # streamed now, once, not by the first video that asks
         refs = []
         for vid in sorted(videos):
             check(meta, checks.relative_path, vid, "video key")
-            refs.append(self._ref(root, split, vid, os.path.join(frames_dir, vid), [meta, masks]))
+            refs.append(self._ref(root, split, vid, os.path.join(frames_dir, vid), [meta, masks] if answered else [meta]))
         return refs
 
     def mask_index(self, path: str, root: str) -> SplitIndex:
@@ -138,6 +140,8 @@ class RefVosConverter(Converter):
     def fingerprint(self, ref: VideoRef) -> list:
         """The video's own entry and its objects' mask lists, not the files' mtimes: editing one
         video's masks recomputes that video only."""
+        if len(ref.files) == 1:  # a split without public masks: the video's expressions alone
+            return [meta_videos(self, ref.files[0], ref.root).digest(ref.video_id)]
         meta_path, masks_path = ref.files
         meta, masks = meta_videos(self, meta_path, ref.root), self.mask_index(masks_path, ref.root)
         expressions = video_entry(self, meta_path, ref.root, ref.video_id).get("expressions")
@@ -148,7 +152,7 @@ class RefVosConverter(Converter):
         return [meta.digest(ref.video_id), {a: masks.digest(a) for a in sorted(annos)}]
 
     def load(self, ref: VideoRef) -> VideoRecord:
-        meta_path, masks_path = ref.files
+        meta_path = ref.files[0]
         entry = meta_videos(self, meta_path, ref.root).last(ref.video_id, "entry")
         if not isinstance(entry, dict) or not isinstance(entry.get("frames"), list):
             raise SourceError(meta_path, f"video {ref.video_id!r}: no \"frames\" list")
@@ -158,6 +162,9 @@ class RefVosConverter(Converter):
         if not names:
             raise SourceError(meta_path, f"video {ref.video_id!r} has an empty frame list")
         check(meta_path, checks.frame_count, len(names), f"video {ref.video_id!r} frame count")
+        if len(ref.files) == 1:
+            return self.unanswered(ref, names, entry.get("expressions"))
+        masks_path = ref.files[1]
         queries, objects_of, dropped = self.queries(meta_path, ref.video_id, entry.get("expressions"))
         index = self.mask_index(masks_path, ref.root)
         mask_lists = {a: index.last(a, "value") for a in objects_of}
@@ -188,6 +195,31 @@ class RefVosConverter(Converter):
             frame_files=tuple(f"{n}.jpg" for n in names), input_files=ref.files, root=ref.root,
         )
         return VideoRecord(video, objects, tuple(range(len(names))), dropped, queries=queries)
+
+    def unanswered(self, ref: VideoRef, names: list[str], expressions) -> VideoRecord:
+        """A video of a split without public masks (MeViS valid): its expressions (each only an
+        `exp`) as queries with no objects, asked by rows with no answer (`VideoRecord.answered`)."""
+        path = ref.files[0]
+        if not isinstance(expressions, dict):
+            raise SourceError(path, f"video {ref.video_id!r}: no \"expressions\" object")
+        # Every expression is kept, repeats included: a benchmark wants an answer for each id.
+        kept, dropped = [], []
+        for eid, e in expressions.items():
+            if not isinstance(e, dict) or not isinstance(e.get("exp"), str):
+                raise SourceError(path, f"video {ref.video_id!r}, expression {eid}: no \"exp\" text")
+            if not e["exp"].strip():
+                dropped.append(Dropped("empty expression", f"expression {eid}", level="row", file=path))
+                continue
+            kept.append(Query(str(eid), " ".join(e["exp"].split()), (), "referring"))
+        kept.sort(key=lambda q: _id_order(q.query_id))
+        width, height = image_size(os.path.join(ref.location, f"{names[0]}.jpg"), ref.root)
+        fps = float(self.options["frame_fps"])
+        video = Video(
+            source=ref.source, split=ref.split, video_id=ref.video_id, width=width, height=height,
+            n_frames=len(names), fps=fps, annotation_fps=fps, frames_dir=ref.location,
+            frame_files=tuple(f"{n}.jpg" for n in names), input_files=ref.files, root=ref.root,
+        )
+        return VideoRecord(video, [], tuple(range(len(names))), dropped, queries=kept, answered=False)
 
     def queries(self, path: str, vid: str, expressions) -> tuple[list[Query], dict[str, int | None], list[Dropped]]:
         """The video's queries, the objects they name (anno_id -> obj_id) and what was dropped."""

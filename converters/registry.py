@@ -27,7 +27,14 @@ from .mot import (
     SportsMotConverter,
     TeamTrackConverter,
 )
-from .palette import LvosConverter, MoseConverter, RefDavis17Converter, RefYoutubeVosConverter, VipsegConverter
+from .palette import (
+    LvosConverter,
+    LvosV2Converter,
+    MoseConverter,
+    RefDavis17Converter,
+    RefYoutubeVosConverter,
+    VipsegConverter,
+)
 from .refvos import MevisConverter, RevosConverter
 from .sav import SavConverter
 from .scalabel import ScalabelConverter
@@ -56,6 +63,7 @@ SOURCES: dict[str, type[Converter]] = {
     "burst": BurstConverter,
     "ytvis": YtvisConverter,
     "lvos": LvosConverter,
+    "lvos_v2": LvosV2Converter,
     "mose": MoseConverter,
     "vipseg": VipsegConverter,
     "sportsmot": SportsMotConverter,

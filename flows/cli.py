@@ -36,6 +36,14 @@ def _parse_option(text: str) -> tuple[str, object]:
         return k, v
 
 
+def _parse_rates(text: str) -> int | tuple[int, ...]:
+    try:
+        rates = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--sampling-fps takes whole numbers, e.g. 2 or 1,2; got {text!r}") from None
+    return rates[0] if len(rates) == 1 else rates
+
+
 def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runner", choices=["prefect", "local", "ray"], default="prefect",
                    help="prefect: run as the Prefect 'build' flow (default); local: same stages in a plain loop; "
@@ -137,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SAM 2 model config name matching the checkpoint (default %(default)s)")
     p.add_argument("--image-size", type=int, help="SAM 2 input size override (default: the config's, 1024)")
     p.add_argument("--device", default="auto", help="auto (cuda if available, else cpu), cuda, cuda:1, cpu")
-    p.add_argument("--sampling-fps", type=int, default=2, help="frames per second sampled (default 2)")
+    p.add_argument("--sampling-fps", type=_parse_rates, default=2, metavar="FPS[,FPS]",
+                   help="frames per second sampled (default 2); several, e.g. 1,2: track rows at each rate over "
+                        "the same videos, written at the highest")
     p.add_argument("--seed", type=int, default=0, help="seed for point sampling and question choice")
     p.add_argument("--limit", type=int, help="convert only the first N videos")
     p.add_argument("--option", action="append", type=_parse_option, default=[], metavar="KEY=VALUE",

@@ -19,4 +19,4 @@ the layers, and `lint-imports` holds them, see pyproject.toml):
 `stages.records`, and no stage imports a converter.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

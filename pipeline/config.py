@@ -27,6 +27,41 @@ def _plain_name(what: str):
     return AfterValidator(lambda v: checks.name(v, what))
 
 
+def _rates(value: int | tuple[int, ...]) -> int | tuple[int, ...]:
+    """One sampling rate, or several (sorted, distinct) that each divide the highest: the videos are
+    written at the highest rate and every lower rate's grid lies inside its grid."""
+    for r in (value,) if isinstance(value, int) else value:
+        if not 1 <= r <= 10:
+            raise ValueError(f"a rate must be 1 to 10 frames a second, got {r}")
+    if isinstance(value, int):
+        return value
+    rates = tuple(sorted(set(value)))
+    if not rates:
+        raise ValueError("give at least one rate")
+    bad = [r for r in rates if rates[-1] % r]
+    if bad:
+        raise ValueError(f"every rate must divide the highest ({rates[-1]}); {', '.join(map(str, bad))} does not "
+                         "(the lower rates reuse the highest rate's frames, masks and videos)")
+    return rates[0] if len(rates) == 1 else rates
+
+
+def rates_of(value) -> tuple[int, ...]:
+    """The sampling rates of a config's `sampling_fps` (an int or a list, as a manifest holds it)."""
+    if isinstance(value, (int, float)):
+        return (int(value),)
+    return tuple(sorted(int(v) for v in value)) if value else (2,)
+
+
+def video_rate_of(value) -> int:
+    """The rate a build's videos and point rows are written at: its highest sampling rate."""
+    return rates_of(value)[-1]
+
+
+def rates_text(value) -> str:
+    """"2 fps", or "1, 2 fps" for several rates."""
+    return ", ".join(str(r) for r in rates_of(value)) + " fps"
+
+
 # Molmo2's own loaders bound these (docs/MOLMO2.md): AcademicVideoPoint asserts clips of at most 63 s,
 # and its video sampler shows `sampling_fps` frames a second for at most 128 frames.
 MOLMO2_MAX_POINT_CLIP_SECONDS = 63.0
@@ -48,7 +83,9 @@ class SourceSpec:
 class BuildConfig:
     out: Annotated[str, Field(min_length=1)]
     sources: Annotated[tuple[SourceSpec, ...], Field(min_length=1)]
-    sampling_fps: Annotated[int, Field(ge=1, le=10)] = 2
+    # Frames a second the rows sample: one rate, or several ([1, 2]: track, ground and
+    # single_point_track rows at each rate, over the same videos, written at the highest).
+    sampling_fps: Annotated[int | tuple[int, ...], AfterValidator(_rates)] = 2
     seed: int = 0
     # AcademicVideoPoint rows cover clip windows of at most this many seconds.
     max_clip_seconds: Annotated[float, Field(gt=0, le=MOLMO2_MAX_POINT_CLIP_SECONDS, allow_inf_nan=False)] = 63.0
@@ -72,16 +109,34 @@ class BuildConfig:
         return dataclasses.asdict(self)
 
     @property
+    def rates(self) -> tuple[int, ...]:
+        """Every sampling rate of the build, lowest first."""
+        return rates_of(self.sampling_fps)
+
+    @property
+    def video_fps(self) -> int:
+        """The highest rate: the grid frames are sampled on, videos and point rows are written at."""
+        return self.rates[-1]
+
+    @property
     def track_clip_seconds(self) -> float:
-        return self.max_track_seconds or MOLMO2_MAX_FRAMES / self.sampling_fps
+        return self.max_track_seconds or MOLMO2_MAX_FRAMES / self.video_fps
 
 
 def _one_line(e: ValidationError, where: str) -> str:
     errors = e.errors()
     first = errors[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "value"
+    # A union (sampling_fps: a rate or a list) names the branch tried ("int", "tuple[int, ...]"):
+    # the setting is what the user wrote, and one line says it.
+    branches = {"int", "tuple[int, ...]"}
+    loc = ".".join(str(p) for p in first["loc"] if p not in branches) or "value"
+    union = sum(1 for x in errors if tuple(x["loc"][:-1]) == tuple(first["loc"][:-1]) and x["loc"][-1] in branches)
+    if union > 1:
+        errors = errors[union - 1:]
     given = f" (got {first['input']!r})" if "input" in first and not isinstance(first["input"], dict) else ""
     msg = first["msg"].removeprefix("Value error, ")
+    if union > 1:
+        msg += " or a list of them"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{where}: {loc}: {msg}{given}{more}"
 
@@ -98,10 +153,10 @@ def check_config(cfg: BuildConfig, where: str = "config") -> BuildConfig:
     """Checks across settings, and each source's converter options."""
     from converters import get_converter
 
-    if cfg.track_clip_seconds * cfg.sampling_fps > MOLMO2_MAX_FRAMES + 1e-9:
-        raise ConfigError(f"{where}: max_track_seconds {cfg.max_track_seconds:g} at sampling_fps {cfg.sampling_fps} is "
+    if cfg.track_clip_seconds * cfg.video_fps > MOLMO2_MAX_FRAMES + 1e-9:
+        raise ConfigError(f"{where}: max_track_seconds {cfg.max_track_seconds:g} at sampling_fps {cfg.video_fps} is "
                           f"more than the {MOLMO2_MAX_FRAMES} frames Molmo2's sampler shows; use at most "
-                          f"{MOLMO2_MAX_FRAMES / cfg.sampling_fps:g}")
+                          f"{MOLMO2_MAX_FRAMES / cfg.video_fps:g}")
     seen = set()
     for i, s in enumerate(cfg.sources):
         get_converter(s.name, **dict(s.options))  # unknown source or option -> ConfigError
@@ -137,6 +192,8 @@ def config_from_dict(raw: dict, where: str = "config") -> BuildConfig:
     if not isinstance(seg, dict):
         raise ConfigError(f"{where}: segmenter must be a name or a mapping, got {seg!r}")
     raw["segmenter"] = build(SegmenterSettings, f"{where}: segmenter", **seg)
+    if isinstance(raw.get("sampling_fps"), list):  # YAML and JSON give a list
+        raw["sampling_fps"] = tuple(raw["sampling_fps"])
     raw["sources"] = tuple(sources)
     return check_config(build(BuildConfig, where, **raw), where)
 

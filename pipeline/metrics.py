@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.config import video_rate_of
 from pipeline.errors import VgdataError
 from pipeline.stages.molmo_text import SCALE, parse
 
@@ -211,7 +212,7 @@ def evaluate(predictions: str, out: str, overrides: dict[str, str] | None = None
     preds, problems = read_predictions(predictions)
     bad_lines = len(problems)
     truth = GroundTruth(out, manifest, overrides)
-    fps = float((manifest.get("config") or {}).get("sampling_fps") or 2)
+    fps = float(video_rate_of((manifest.get("config") or {}).get("sampling_fps") or 2))
     per_task: dict[str, list[dict]] = defaultdict(list)
     seen: set[str] = set()
     for (source, split), shards in shards_by_pair(manifest).items():
@@ -222,6 +223,9 @@ def evaluate(predictions: str, out: str, overrides: dict[str, str] | None = None
                     seen.add(row["id"])
                     if dataset == "AcademicVideoPoint":
                         per_task["point_count"].append(score_point_row(row, preds[row["id"]], vt, fps))
+                    elif not row["mask_id"] and not row["answer"]:
+                        problems.append(f"{row['id']}: its split has no public answers (a benchmark server "
+                                        "scores it); not scored")
                     else:
                         scores = score_track_row(row, preds[row["id"]], vt)
                         if row["task"] == "ground":

@@ -102,7 +102,7 @@ def test_audit_point_row_checks_answer_count_and_grid():
 def test_audit_track_row_answer_must_be_the_visible_points():
     traj = [{"frame": 0, "time": 0.0, "points": [{"id": 1, "point": [32.0, 24.0], "occluded": False}]},
             {"frame": 1, "time": 0.5, "points": [{"id": 1, "point": [64.0, 48.0], "occluded": True}]}]
-    row = {"id": "x/train/v/track/000-000", "task": "track", "sampling_fps": 2, "width": 320, "height": 240,
+    row = {"id": "x/train/v/track/000-000", "task": "track", "fps": 2, "sampling_fps": 2, "width": 320, "height": 240,
            "clip_start_time": 0.0, "clip_end_time": 1.0, "frame_trajectories": traj, "source_frames": [0, 12],
            "obj_id": [1], "anno_id": ["a"], "question": "Track cat.",
            "answer": '<tracks coords="0.0 1 100 100">cat</tracks>'}

@@ -32,7 +32,10 @@ def one_line(code, err):
 BAD = {
     "workers: two": ({"workers": "two"}, "workers: Input should be a valid integer (got 'two')"),
     "workers: 2.5": ({"workers": 2.5}, "workers: Input should be a valid integer"),
-    "sampling_fps as text": ({"sampling_fps": "2"}, "sampling_fps: Input should be a valid integer (got '2')"),
+    "sampling_fps as text": ({"sampling_fps": "2"},
+                             "sampling_fps: Input should be a valid integer or a list of them (got '2')"),
+    "sampling_fps 0": ({"sampling_fps": [0, 2]}, "sampling_fps: a rate must be 1 to 10 frames a second, got 0"),
+    "rates that do not nest": ({"sampling_fps": [2, 3]}, "sampling_fps: every rate must divide the highest (3); 2 does not"),
     "unknown key": ({"sampling_rate": 2}, "sampling_rate: Unexpected keyword argument"),
     "clip over 63 s": ({"max_clip_seconds": 100}, "max_clip_seconds: Input should be less than or equal to 63"),
     "nan iou": ({"min_track_iou": float("nan")}, "min_track_iou: Input should be a finite number"),

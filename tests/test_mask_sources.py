@@ -108,7 +108,7 @@ def test_burst_one_fps_drops_the_half_seconds_and_skips_non_exhaustive_counts(tm
     assert convert("burst", tmp_path / "src", tmp_path / "out", "val") == 0
     points, tracks = rows(tmp_path / "out", "burst")
     assert [r["category"] for r in points] == ["bird"]  # "person" is not exhaustively annotated there
-    assert {r["expression"] for r in tracks} == {"bird", "person"}
+    assert {r["expression"] for r in tracks if r["task"] == "track"} == {"bird", "person"}
     assert all(fr["time"] == int(fr["time"]) for r in tracks for fr in r["frame_trajectories"])
     reasons = {r["reason"] for r in rejects(tmp_path / "out")}
     assert {"no annotated frame", "query not exhaustively annotated"} <= reasons
@@ -120,14 +120,41 @@ def test_lvvis_training_videos_give_no_counts(tmp_path):
                        lambda v, i: f"{v}/{i:05d}.jpg")
     assert convert("lvvis", root, tmp_path / "out") == 0
     points, tracks = rows(tmp_path / "out", "lvvis")
-    assert points == [] and len(tracks) == 2
+    assert points == [] and len([r for r in tracks if r["task"] == "track"]) == 2
 
 
-def test_splits_without_public_masks_are_refused_with_the_reason(tmp_path, capsys):
-    (tmp_path / "mevis" / "valid" / "JPEGImages").mkdir(parents=True)
-    (tmp_path / "mevis" / "valid" / "meta_expressions.json").write_text('{"videos": {}}')
-    assert convert("mevis", tmp_path / "mevis", tmp_path / "out", "valid") == 2
-    assert "no public masks" in capsys.readouterr().err
+def _mevis_challenge_split(root) -> dict:
+    """MeViS valid as released: expressions with only `exp`, no mask_dict.json."""
+    L.write_mevis(str(root), split="valid")
+    meta_path = root / "valid" / "meta_expressions.json"
+    meta = json.loads(meta_path.read_text())
+    for entry in meta["videos"].values():
+        for e in entry["expressions"].values():
+            del e["obj_id"], e["anno_id"]
+    meta_path.write_text(json.dumps(meta))
+    (root / "valid" / "mask_dict.json").unlink()
+    return meta
+
+
+def test_mevis_valid_asks_every_expression_with_no_answer_at_every_rate(tmp_path):
+    meta = _mevis_challenge_split(tmp_path / "src")
+    assert convert("mevis", tmp_path / "src", tmp_path / "out", "valid", "--sampling-fps", "1,2") == 0
+    points, tracks = rows(tmp_path / "out", "mevis")
+    assert points == [] and L.read_rows(str(tmp_path / "out"), "AcademicVideoGround", "mevis") == []
+    expressions = meta["videos"]["vid_a"]["expressions"]  # repeats included: the challenge scores every id
+    assert sorted((r["qid"], r["sampling_fps"]) for r in tracks) == sorted((e, f) for e in expressions for f in (1, 2))
+    for r in tracks:
+        assert r["expression"] == expressions[r["qid"]]["exp"] and r["task"] == "track" and r["answer"] == ""
+        assert r["frame_trajectories"] == [] and r["mask_id"] == [] and r["fps"] == 2 and r["video"] == "vid_a"
+    assert {r["reason"] for r in rejects(tmp_path / "out")} == {"split has no public answers"}
+    assert main(["audit", str(tmp_path / "out")]) == 0
+
+
+def test_a_split_without_its_mask_file_is_refused_naming_it(tmp_path, capsys):
+    _mevis_challenge_split(tmp_path / "src")
+    (tmp_path / "src" / "valid").rename(tmp_path / "src" / "train")  # train must have its masks
+    assert convert("mevis", tmp_path / "src", tmp_path / "out", "train") == 2
+    assert "mask_dict.json" in capsys.readouterr().err
 
 
 # -- bad input: one clear error naming the file, a rejects row, the rest converts -----------------
@@ -225,12 +252,19 @@ def test_real_ovis_excerpt_converts(tmp_path):
 def test_real_ref_youtube_vos_expressions_parse(tmp_path):
     src = real_fixture("ref_youtube_vos/valid_meta_expressions.json")
     objects = json.loads(real_fixture("ref_youtube_vos/valid_meta_expressions_objects_layout_URVOS.json").read_text())
-    # The valid split names no objects: converting it is refused, with the reason
+    # The valid split names no objects and ships no masks: its videos (those valid/JPEGImages holds;
+    # the file also lists the test videos) ask every expression with no answer.
     root = tmp_path / "rytvos"
     (root / "meta_expressions" / "valid").mkdir(parents=True)
     (root / "meta_expressions" / "valid" / "meta_expressions.json").write_bytes(src.read_bytes())
-    with pytest.raises(Exception, match="no public masks"):
-        get_converter("ref_youtube_vos").discover(str(root), "valid")
+    shipped = sorted(json.loads(src.read_text())["videos"])[:2]
+    for vid in shipped:
+        L.jpegs(str(root / "valid" / "JPEGImages" / vid), [f"{i * 5:05d}.jpg" for i in range(12)])
+    assert convert("ref_youtube_vos", root, tmp_path / "out", "valid") == 0
+    _, tracks = rows(tmp_path / "out", "ref_youtube_vos")
+    asked = {(vid, eid) for vid in shipped for eid in json.loads(src.read_text())["videos"][vid]["expressions"]}
+    assert {(r["video"], r["qid"]) for r in tracks} == asked and len(tracks) == len(asked)
+    assert all(r["answer"] == "" and r["mask_id"] == [] for r in tracks)
     # The expressions themselves parse (and, given obj_ids recovered from the URVOS file, clean up)
     from converters.palette import RefYoutubeVosConverter
 

@@ -22,7 +22,7 @@ from converters.base import VideoRef
 from pipeline.build.runner import LocalRunner, batches, index_dir, lost_result
 from pipeline.build.video import VideoResult
 from pipeline.build.write import write_outputs
-from pipeline.config import BuildConfig
+from pipeline.config import BuildConfig, rates_text
 from pipeline.errors import ConfigError, SourceError
 from pipeline.progress import Progress, progress
 from pipeline.stages.records import Reject
@@ -133,7 +133,7 @@ def _discover_source(spec, cfg: BuildConfig) -> list[VideoRef]:
     """One source's videos; a missing root or an empty listing is a config error naming the path."""
     manifest = load_manifest(spec.name)
     if isinstance(manifest.get("annotation_fps"), (int, float)):
-        check_rate(cfg.sampling_fps, manifest["annotation_fps"], where=spec.name)
+        check_rate(cfg.video_fps, manifest["annotation_fps"], where=spec.name)
     converter = get_converter(spec.name, index_dir=index_dir(cfg), **dict(spec.options))
     try:
         found = converter.discover(spec.root, spec.split)
@@ -168,7 +168,7 @@ def unique_refs(refs: list[VideoRef]) -> tuple[list[VideoRef], list[VideoResult]
 
 def describe_start(cfg: BuildConfig, refs: list[VideoRef]) -> str:
     return (f"vgdata: {len(refs)} videos from {', '.join(f'{s.name}/{s.split}' for s in cfg.sources)}; "
-            f"segmenter {cfg.segmenter.name}; sampling {cfg.sampling_fps} fps; videos {cfg.videos}; out {cfg.out}")
+            f"segmenter {cfg.segmenter.name}; sampling {rates_text(cfg.rates)}; videos {cfg.videos}; out {cfg.out}")
 
 
 def report_result(bar: Progress, r: VideoResult) -> None:

@@ -187,14 +187,14 @@ def _process(ref: VideoRef, cfg: BuildConfig, converter: Converter, tasks: tuple
     for d in record.dropped:
         res.rejects.append(Reject(v.source, v.split, v.video_id, d.level, "convert", d.reason, d.detail, d.object_id,
                                   d.frame, d.file, d.line))
-    if not record.objects and record.png_masks is None:  # PNG sources find their objects in the frames
+    if not record.objects and record.png_masks is None and record.answered:  # PNG sources find their objects in the frames
         return _no_objects(res, ref)
     if cfg.videos == "encode":
         check_frames_available(v)
 
     progress.stage = "sample"
     sampled, dropped_times = sample_frames(
-        v.n_frames, v.fps, record.annotated_frames, v.annotation_fps, cfg.sampling_fps, where=ref.location
+        v.n_frames, v.fps, record.annotated_frames, v.annotation_fps, cfg.video_fps, where=ref.location
     )
     for d in dropped_times:
         res.rejects.append(Reject(v.source, v.split, v.video_id, "frame", "sample", "no annotated frame", f"t={d.time:.1f}s: {d.reason}"))
@@ -219,8 +219,8 @@ def _process(ref: VideoRef, cfg: BuildConfig, converter: Converter, tasks: tuple
                                "reprompts": 0, "label": o.category, "status": "kept"})
 
     progress.stage = "rows"
-    settings = RowSettings(sampling_fps=cfg.sampling_fps, seed=cfg.seed, max_clip_seconds=cfg.max_clip_seconds,
-                           max_track_seconds=cfg.track_clip_seconds, tasks=tasks)
+    settings = RowSettings(sampling_fps=cfg.video_fps, rates=cfg.rates, seed=cfg.seed,
+                           max_clip_seconds=cfg.max_clip_seconds, max_track_seconds=cfg.track_clip_seconds, tasks=tasks)
     layout = make_layout(record, sampled, settings)
     tracks, rej = object_tracks(record, sampled)
     res.rejects += rej

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from pipeline import checks
 from pipeline.build.video import VideoResult, part_rows, read_part
-from pipeline.config import BuildConfig
+from pipeline.config import BuildConfig, rates_text
 from pipeline.ops.card import write_card
 from pipeline.outputs.manifest import HashCache, code_version, describe_input, now_iso
 from pipeline.outputs.rejects import REJECT_SCHEMA
@@ -284,7 +284,7 @@ def summarise(cfg: BuildConfig, results: list[VideoResult], shards: list[dict], 
 
 
 def format_summary(summary: dict) -> str:
-    lines = [f"Built into {summary['out']} (segmenter: {summary['segmenter']}, {summary['sampling_fps']} fps"
+    lines = [f"Built into {summary['out']} (segmenter: {summary['segmenter']}, {rates_text(summary['sampling_fps'])}"
              + (f", {summary['seconds']}s" if "seconds" in summary else "") + ")"]
     for key, s in summary["sources"].items():
         if s.get("carried_over"):

@@ -22,6 +22,7 @@ import os
 
 import yaml
 
+from pipeline.config import rates_text
 from pipeline.stages.rows import GROUND_DATASET, POINT_DATASET, TRACK_DATASET
 
 CONFIG_SUFFIX = {POINT_DATASET: "", TRACK_DATASET: "_track", GROUND_DATASET: "_ground"}
@@ -158,7 +159,7 @@ def card_text(manifest: dict, out: str | None = None) -> str:
     lines += ["", "## Build", "",
               f"- built {manifest.get('created', '?')} by vgdata {code.get('vgdata', '?')}, "
               f"commit `{code.get('git_commit') or 'unknown'}`, Python {code.get('python', '?')}",
-              f"- segmenter: {summary.get('segmenter', '?')}; sampling: {summary.get('sampling_fps', '?')} fps",
+              f"- segmenter: {summary.get('segmenter', '?')}; sampling: {rates_text(summary.get('sampling_fps') or 2)}",
               "- rows: " + ", ".join(f"{k} {v}" for k, v in (summary.get("rows") or {}).items())]
     for key, s in (summary.get("sources") or {}).items():
         if s.get("carried_over"):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pipeline.config import video_rate_of
 from pipeline.errors import VgdataError
 from pipeline.quality.ground_truth import GroundTruth, TruthError, VideoTruth, read_manifest
 from pipeline.quality.rows import rows_by_video, shards_by_pair
@@ -166,7 +167,9 @@ def audit_track_row(row: dict, truth: VideoTruth | None, report: AuditReport) ->
     clip = row["clip_end_time"] - row["clip_start_time"]
     traj = row["frame_trajectories"]
     report.rows["grid"] += 1
-    bad = [f["time"] for f in traj if not _on_grid(f["time"], fps) or abs(f["time"] - f["frame"] / fps) > 1e-6
+    # Times on the row's grid; frames count the row's video, written at `fps` (a lower rate's rows
+    # name the videos of the highest).
+    bad = [f["time"] for f in traj if not _on_grid(f["time"], fps) or abs(f["time"] - f["frame"] / row["fps"]) > 1e-6
            or f["time"] > clip + 1e-6]
     if bad or len(row["source_frames"]) != len(traj):
         report.violations.append(Violation("grid", rid, f"times {bad} off the {1 / fps:g} s grid or past the clip "
@@ -220,7 +223,7 @@ def audit_ground_rows(track: list[dict], ground: list[dict], report: AuditReport
     `/track/`)."""
     by_id = {r["id"]: r for r in ground}
     for t in track:
-        if t["task"] != "track":
+        if t["task"] != "track" or not t["mask_id"]:  # a query with no public answer has no grounding row
             continue
         report.rows["ground"] += 1
         gid = t["id"].replace("/track/", "/ground/", 1)
@@ -258,7 +261,7 @@ def audit(out: str, overrides: dict[str, str] | None = None, echo=print, check_f
         report.rows["files"] += len(manifest.get("shards", []))
         report.violations += [Violation("files", "", p) for p in check_build(out, manifest)]
     truth = GroundTruth(out, manifest, overrides)
-    fps = float((manifest.get("config") or {}).get("sampling_fps") or 2)
+    fps = float(video_rate_of((manifest.get("config") or {}).get("sampling_fps") or 2))  # the point rows' rate
     total = sum(s["rows"] for s in manifest.get("shards", []))
 
     def unreadable_shard(s: dict, e: Exception) -> None:

@@ -11,6 +11,7 @@ from collections import defaultdict
 
 import pyarrow.parquet as pq
 
+from pipeline.config import rates_text
 from pipeline.errors import VgdataError
 from pipeline.progress import progress
 from pipeline.quality.ground_truth import GroundTruth, TruthError, read_manifest
@@ -139,7 +140,7 @@ def build_report(out: str, rows_per_source: int = 3, centre_rows: int = 40, seed
         f"<style>{CSS}</style><script>{SCRIPT}</script></head><body>",
         f"<h1>vgdata build report</h1><p>{_e(os.path.abspath(out))}: built {_e(manifest.get('created', '?'))}, code "
         f"{_e(code.get('git_commit') or code.get('version') or '?')}, segmenter {_e((cfg.get('segmenter') or {}).get('name'))}, "
-        f"{_e(cfg.get('sampling_fps'))} fps.</p>",
+        f"{_e(rates_text(cfg.get('sampling_fps') or 2))}.</p>",
         "<h2>Sources</h2>", _sources_table(stats), "<h2>Rejects by reason</h2>", _rejects_table(stats),
         "<h2>Plots</h2><div class='plots'>",
         *(f"<figure><img src='plots/{_e(n)}' alt='{_e(n)}'><figcaption>{_e(c)}</figcaption></figure>"

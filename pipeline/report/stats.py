@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
+from pipeline.config import video_rate_of
 from pipeline.stages.rows import GROUND_DATASET as GROUND
 from pipeline.stages.rows import POINT_DATASET as POINT
 
@@ -49,7 +50,7 @@ def _batches(path: str, columns: list[str], size: int = 4096):
 
 def gather(out: str, manifest: dict) -> BuildStats:
     summary = manifest.get("summary") or {}
-    stats = BuildStats(float((manifest.get("config") or {}).get("sampling_fps") or 2))
+    stats = BuildStats(float(video_rate_of((manifest.get("config") or {}).get("sampling_fps") or 2)))
     for key, s in (summary.get("sources") or {}).items():
         stats.sources[key] = SourceStats(videos=s.get("videos", 0), videos_ok=s.get("videos_ok", 0))
     queries: dict[str, set] = defaultdict(set)
@@ -66,8 +67,10 @@ def gather(out: str, manifest: dict) -> BuildStats:
         elif shard["dataset"] == GROUND:
             st.ground_rows += shard["rows"]
         else:
-            for r in _batches(path, ["obj_id", "frame_trajectories", "task", "expression", "source_video"]):
+            for r in _batches(path, ["obj_id", "frame_trajectories", "task", "expression", "source_video", "sampling_fps"]):
                 st.track_rows += 1
+                if r["sampling_fps"] != stats.sampling_fps:  # a lower rate's rows: the same tracks, fewer frames
+                    continue
                 if r["task"] == "track":
                     stats.objects_per_query[shard["source"]].append(len(r["obj_id"]))
                     queries[key].add((r["source_video"], r["expression"]))

@@ -150,6 +150,10 @@ class VideoRecord:
     # Objects the track filter dropped -> the source frames on which they are visible. A query over
     # one of them keeps its rows only over times where none of them is visible (see `rows`).
     filtered: dict[str, frozenset[int]] = field(default_factory=dict)
+    # False where the split's answers are not public (MeViS valid, Ref-YouTube-VOS valid without
+    # masks): the record has queries but no objects, and gives `track` rows that ask each query
+    # with no answer (`rows.unanswered_rows`), for the benchmark's server to score.
+    answered: bool = True
 
     def all_queries(self) -> list[Query]:
         """The record's queries (its own, else one per category of its objects)."""

@@ -69,13 +69,25 @@ class ObjectTrack:
 
 @dataclass
 class RowSettings:
-    sampling_fps: int = 2
+    sampling_fps: int = 2  # the grid the sampled frames lie on, and the videos' rate
+    # Every rate track rows (track, ground, single_point_track) are written at; each divides
+    # `sampling_fps`, so its grid lies inside the sampled one. Empty: `sampling_fps` alone.
+    rates: tuple[int, ...] = ()
     seed: int = 0
     max_clip_seconds: float = 63.0
     max_track_seconds: float = 64.0
     tasks: tuple[str, ...] = ("track", "point_count", "single_point_track")
     # Shortest point-row clip kept between the visible times of an object whose track was dropped.
     min_partial_seconds: float = 2.0
+
+    @property
+    def track_rates(self) -> tuple[int, ...]:
+        return tuple(self.rates) or (self.sampling_fps,)
+
+    def rate_suffix(self, rate: int) -> str:
+        """What a row id adds for a rate below the videos' (none at the videos' rate, so a build at
+        one rate names its rows as before)."""
+        return "" if rate == self.sampling_fps else f"@{rate}fps"
 
 
 @dataclass(frozen=True)
@@ -233,6 +245,10 @@ def point_rows(
 ) -> tuple[list[dict], list[Reject]]:
     v = record.video
     rows, rejects = [], []
+    if not record.answered:
+        return rows, [Reject(v.source, v.split, v.video_id, "row", "rows", "split has no public answers",
+                             f"{len(record.all_queries())} queries asked by track rows with no answer; no "
+                             f"{POINT_DATASET}, ground or single_point_track rows")]
     if "point_count" not in settings.tasks or not sampled:
         return rows, rejects
     queries = []
@@ -301,12 +317,14 @@ def _point_row(record: VideoRecord, sampled, layout: Layout, settings: RowSettin
     return row
 
 
-def _trajectories(sampled, layout: Layout, clip: Clip, group: list[ObjectTrack]) -> tuple[list[dict], list[int]]:
-    """The clip's frame_trajectories over `group`, and the source frame of each entry."""
+def _trajectories(sampled, layout: Layout, clip: Clip, group: list[ObjectTrack],
+                  stride: int = 1) -> tuple[list[dict], list[int]]:
+    """The clip's frame_trajectories over `group`, and the source frame of each entry; `stride`
+    keeps every stride-th grid frame from the clip's start (a rate of `sampling_fps / stride`)."""
     out, source_frames = [], []
     for step, s in enumerate(sampled):
         k = layout.step_k[step]
-        if not clip.start <= k < clip.stop:
+        if not clip.start <= k < clip.stop or (k - clip.start) % stride:
             continue
         pts = []
         for t in sorted(group, key=lambda t: t.int_id):
@@ -331,14 +349,19 @@ def track_rows(
     settings: RowSettings,
     layout: Layout,
 ) -> tuple[list[dict], list[Reject]]:
+    """Per clip and rate: `track` rows (one per query) and `single_point_track` rows (one per
+    object). A rate below the videos' keeps every (videos' rate / rate)-th frame of the clip and
+    names the same video (`fps` is the video's, `sampling_fps` the row's rate)."""
     v = record.video
     rows, rejects = [], []
     fps = settings.sampling_fps
+    if not record.answered:
+        return unanswered_rows(record, settings, layout), rejects
     queries = _query_tracks(record, tracks, sampled) if "track" in settings.tasks else []
     for clip in layout.clips:
         base = {
             "video": clip.name, "video_path": layout.track_video(clip), "video_source": v.source,
-            "fps": fps, "sampling_fps": fps, "height": layout.height, "width": layout.width,
+            "fps": fps, "height": layout.height, "width": layout.width,
             "n_frames": clip.stop - clip.start, "source": v.source, "clip": clip.name,
             "start_frame": clip.start, "end_frame": clip.stop - 1, "clip_start_time": clip.start / fps,
             "clip_end_time": clip.stop / fps, "source_video": v.video_id, "source_fps": float(v.fps),
@@ -348,40 +371,76 @@ def track_rows(
                 rejects.append(Reject(v.source, v.split, v.video_id, "row", "rows", "query has a dropped track",
                                       f"{TRACK_DATASET} {q.text!r}, clip {clip.name}: a dropped object is visible in it"))
                 continue
-            traj, source_frames = _trajectories(sampled, layout, clip, group)
-            if not _visible_in(traj):
-                continue
-            present = {p["id"] for fr in traj for p in fr["points"]}
-            group = [t for t in group if t.int_id in present]
-            row_id = f"{v.source}/{v.split}/{v.video_id}/track/{clip.index:03d}-{qi:03d}"
-            row = {**base, "id": row_id, "qid": row_id, "expression": q.text, "task": "track",
-                   "frame_trajectories": traj, "source_frames": source_frames, "query_type": q.type,
-                   "mask_id": [str(t.int_id) for t in group], "anno_id": [t.obj.object_id for t in group],
-                   "obj_id": [t.int_id for t in group]}
-            row["question"] = Q.choose(Q.TRACK_TEMPLATES, stable_rng(settings.seed, row_id, "question"),
-                                       label=q.text, fps=fps)
-            row["answer"] = T.track_answer(row)
-            rows.append(row)
-        if "single_point_track" in settings.tasks:
-            for t in sorted(tracks, key=lambda t: t.int_id):
-                traj, source_frames = _trajectories(sampled, layout, clip, [t])
+            for rate in settings.track_rates:
+                traj, source_frames = _trajectories(sampled, layout, clip, group, fps // rate)
                 if not _visible_in(traj):
                     continue
-                row_id = f"{v.source}/{v.split}/{v.video_id}/single_point_track/{clip.index:03d}-{t.obj.object_id}"
-                row = {**base, "id": row_id, "qid": row_id, "expression": "object", "task": "single_point_track",
-                       "frame_trajectories": traj, "source_frames": source_frames, "query_type": "point",
-                       "mask_id": [str(t.int_id)], "anno_id": [t.obj.object_id], "obj_id": [t.int_id]}
+                present = {p["id"] for fr in traj for p in fr["points"]}
+                objs = [t for t in group if t.int_id in present]
+                row_id = f"{v.source}/{v.split}/{v.video_id}/track/{clip.index:03d}-{qi:03d}{settings.rate_suffix(rate)}"
+                row = {**base, "sampling_fps": rate, "id": row_id, "qid": q.query_id, "expression": q.text,
+                       "task": "track", "frame_trajectories": traj, "source_frames": source_frames,
+                       "query_type": q.type, "mask_id": [str(t.int_id) for t in objs],
+                       "anno_id": [t.obj.object_id for t in objs], "obj_id": [t.int_id for t in objs]}
+                row["question"] = Q.choose(Q.TRACK_TEMPLATES, stable_rng(settings.seed, row_id, "question"),
+                                           label=q.text, fps=rate)
                 row["answer"] = T.track_answer(row)
-                parsed = T.parse(row["answer"])
-                if not parsed or not parsed[0].frames:
-                    rejects.append(Reject(v.source, v.split, v.video_id, "row", "rows",
-                                          "no visible frame after the query point",
-                                          f"single_point_track row {row_id}", t.obj.object_id))
-                    continue
-                row["question"] = Q.choose(Q.SINGLE_POINT_TRACK_TEMPLATES, stable_rng(settings.seed, row_id, "question"),
-                                           input_points=T.query_points_text(row), fps=fps)
                 rows.append(row)
+        if "single_point_track" in settings.tasks:
+            for t in sorted(tracks, key=lambda t: t.int_id):
+                for rate in settings.track_rates:
+                    row, reject = _single_point_row(record, sampled, layout, clip, base, t, rate, settings)
+                    rows += [row] if row else []
+                    rejects += [reject] if reject else []
     return rows, rejects
+
+
+def _single_point_row(record: VideoRecord, sampled, layout: Layout, clip: Clip, base: dict, t: ObjectTrack, rate: int,
+                      settings: RowSettings) -> tuple[dict | None, Reject | None]:
+    """One object's `single_point_track` row over the clip at `rate` (None when it is not visible
+    in it, or is visible only at its query point: a rejects row says so)."""
+    v = record.video
+    traj, source_frames = _trajectories(sampled, layout, clip, [t], settings.sampling_fps // rate)
+    if not _visible_in(traj):
+        return None, None
+    row_id = (f"{v.source}/{v.split}/{v.video_id}/single_point_track/{clip.index:03d}-{t.obj.object_id}"
+              f"{settings.rate_suffix(rate)}")
+    row = {**base, "sampling_fps": rate, "id": row_id, "qid": f"object-{t.obj.object_id}", "expression": "object",
+           "task": "single_point_track", "frame_trajectories": traj, "source_frames": source_frames,
+           "query_type": "point", "mask_id": [str(t.int_id)], "anno_id": [t.obj.object_id], "obj_id": [t.int_id]}
+    row["answer"] = T.track_answer(row)
+    parsed = T.parse(row["answer"])
+    if not parsed or not parsed[0].frames:
+        return None, Reject(v.source, v.split, v.video_id, "row", "rows", "no visible frame after the query point",
+                            f"single_point_track row {row_id}", t.obj.object_id)
+    row["question"] = Q.choose(Q.SINGLE_POINT_TRACK_TEMPLATES, stable_rng(settings.seed, row_id, "question"),
+                               input_points=T.query_points_text(row), fps=rate)
+    return row, None
+
+
+def unanswered_rows(record: VideoRecord, settings: RowSettings, layout: Layout) -> list[dict]:
+    """A split whose answers are not public (MeViS valid, Ref-YouTube-VOS valid): per clip, query
+    and rate, a `track` row that asks the query over the clip's video and holds no answer (no
+    trajectory, no objects, `answer` empty), for a benchmark server to score the predictions."""
+    v = record.video
+    fps = settings.sampling_fps
+    rows = []
+    for clip in layout.clips:
+        for qi, q in enumerate(record.all_queries()):
+            for rate in settings.track_rates:
+                row_id = f"{v.source}/{v.split}/{v.video_id}/track/{clip.index:03d}-{qi:03d}{settings.rate_suffix(rate)}"
+                rows.append({
+                    "id": row_id, "video": clip.name, "expression": q.text, "task": "track", "qid": q.query_id,
+                    "video_path": layout.track_video(clip), "video_source": v.source, "fps": fps,
+                    "sampling_fps": rate, "height": layout.height, "width": layout.width,
+                    "n_frames": clip.stop - clip.start, "frame_trajectories": [], "mask_id": [], "anno_id": [],
+                    "obj_id": [], "question": Q.choose(Q.TRACK_TEMPLATES, stable_rng(settings.seed, row_id, "question"),
+                                                       label=q.text, fps=rate),
+                    "answer": "", "source": v.source, "clip": clip.name, "start_frame": clip.start,
+                    "end_frame": clip.stop - 1, "clip_start_time": clip.start / fps, "clip_end_time": clip.stop / fps,
+                    "source_video": v.video_id, "source_fps": float(v.fps), "source_frames": [],
+                    "query_type": q.type})
+    return rows
 
 
 def start_end(trajectories: list[dict], source_frames: list[int]) -> tuple[list[dict], list[int]]:
@@ -406,11 +465,11 @@ def ground_rows(track: list[dict], settings: RowSettings) -> list[dict]:
     last visible point."""
     rows = []
     for t in track:
-        if t["task"] != "track":
+        if t["task"] != "track" or not t["mask_id"]:  # a query with no public answer has no ends
             continue
         traj, frames = start_end(t["frame_trajectories"], t["source_frames"])
         row_id = t["id"].replace("/track/", "/ground/", 1)
-        row = {**t, "id": row_id, "qid": row_id, "task": "ground", "frame_trajectories": traj, "source_frames": frames}
+        row = {**t, "id": row_id, "task": "ground", "frame_trajectories": traj, "source_frames": frames}
         row["question"] = Q.choose(Q.GROUND_TEMPLATES, stable_rng(settings.seed, row_id, "question"), label=t["expression"])
         row["answer"] = T.track_answer(row)
         rows.append(row)
