@@ -6,6 +6,7 @@
     vgdata build CONFIG.yaml          build from a config listing sources, roots and settings
     vgdata pull SOURCE --to DIR       download a source as its data manifest lists it
     vgdata publish OUT --repo ORG/NAME   upload a finished build to the Hub in one atomic commit
+    vgdata export molmo2 OUT --to DIR    lay a build out where Molmo2's own code reads it (--list: its names)
     vgdata serve CONFIG.yaml [--cron]    scheduled builds as Prefect deployments
 
 This module parses arguments and calls the code each command drives; it does nothing else.
@@ -93,6 +94,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print what would be uploaded and deleted; send nothing")
     p.add_argument("--no-audit", action="store_true", help="skip `vgdata audit` before publishing (sources gone)")
     p.add_argument("--endpoint", help="Hub URL (default: HF_ENDPOINT or https://huggingface.co)")
+
+    p = sub.add_parser("export", help="lay a finished build out where a trainer's own code reads it (molmo2)",
+                       description="Lay a finished build out in DIR where allenai/molmo2's own training code looks: "
+                                   "with MOLMO_DATA_DIR=DIR its get_dataset_by_name(NAME, SPLIT) reads every row of "
+                                   "the build that NAME covers (datasets.save_to_disk copies of the rows, the videos "
+                                   "hard-linked, evaluation masks as MasksRLE files). --list prints every Molmo2 name "
+                                   "with what fills it, or why nothing does.")
+    p.add_argument("format", choices=["molmo2"], help="whose layout (molmo2: allenai/molmo2)")
+    p.add_argument("out", nargs="?", help="the build's output folder")
+    p.add_argument("--to", metavar="DIR", help="where to write (new, empty, or an earlier export's); then MOLMO_DATA_DIR=DIR")
+    p.add_argument("--list", action="store_true", help="print every Molmo2 academic name with the source, task, split "
+                   "and rate that fill it, or why nothing does (with OUT: the rows OUT holds for each)")
+    _add_root_args(p)
 
     p = sub.add_parser("audit", help="check every row of a build against its sources (exit 1 on any violation)",
                        description="Re-read the sources a build names (or --source NAME --root DIR) and check "
@@ -267,6 +281,14 @@ def _main(argv: list[str] | None = None) -> int:
             from pipeline.metrics import eval_command
 
             return eval_command(args.predictions, args.against, as_json=args.json, overrides=_roots(args))
+        if args.command == "export":
+            from pipeline.ops.export import export_command, list_command
+
+            if args.list:
+                return list_command(args.out)
+            if not args.out or not args.to:
+                raise VgdataError("vgdata export molmo2 OUT --to DIR (or --list)")
+            return export_command(args.out, args.to, _roots(args))
         if args.command == "audit":
             from pipeline.quality.audit import audit_command
 

@@ -20,6 +20,7 @@ from pydantic.dataclasses import dataclass
 
 from pipeline import checks
 from pipeline.errors import ConfigError
+from pipeline.stages.sampling import rates_of, rates_text, video_rate_of  # noqa: F401 - read with the config
 from pipeline.stages.segmenters.base import STRICT, Fraction, SegmenterSettings
 
 
@@ -43,23 +44,6 @@ def _rates(value: int | tuple[int, ...]) -> int | tuple[int, ...]:
         raise ValueError(f"every rate must divide the highest ({rates[-1]}); {', '.join(map(str, bad))} does not "
                          "(the lower rates reuse the highest rate's frames, masks and videos)")
     return rates[0] if len(rates) == 1 else rates
-
-
-def rates_of(value) -> tuple[int, ...]:
-    """The sampling rates of a config's `sampling_fps` (an int or a list, as a manifest holds it)."""
-    if isinstance(value, (int, float)):
-        return (int(value),)
-    return tuple(sorted(int(v) for v in value)) if value else (2,)
-
-
-def video_rate_of(value) -> int:
-    """The rate a build's videos and point rows are written at: its highest sampling rate."""
-    return rates_of(value)[-1]
-
-
-def rates_text(value) -> str:
-    """"2 fps", or "1, 2 fps" for several rates."""
-    return ", ".join(str(r) for r in rates_of(value)) + " fps"
 
 
 # Molmo2's own loaders bound these (docs/MOLMO2.md): AcademicVideoPoint asserts clips of at most 63 s,

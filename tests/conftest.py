@@ -64,3 +64,24 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=90):
         yield PREFECT_API_URL.value()
+
+
+@pytest.fixture(scope="session")
+def molmo2_build(tmp_path_factory):
+    """(OUT, truth) of the build of every source that fills a Molmo2 name, at 1 and 2 fps
+    (tests/molmo2_sources.py); `truth` holds the true masks of the evaluated splits."""
+    from tests.molmo2_sources import build_all
+
+    root = tmp_path_factory.mktemp("molmo2")
+    truth = build_all(root / "src", root / "out")
+    return root / "out", truth
+
+
+@pytest.fixture(scope="session")
+def molmo2_export(molmo2_build, tmp_path_factory):
+    """(OUT, DIR, result) of `vgdata export molmo2 OUT --to DIR` of that build."""
+    from pipeline.ops.export import export_molmo2
+
+    out, _ = molmo2_build
+    to = tmp_path_factory.mktemp("molmo2_export") / "data"
+    return out, to, export_molmo2(str(out), str(to), echo=lambda s: None)

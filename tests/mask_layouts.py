@@ -99,6 +99,19 @@ def write_mevis(root: str, split: str = "train", n: int = 60, frames: bool = Tru
     return {vid: t}
 
 
+def write_mevis_challenge(root) -> dict:
+    """MeViS valid as released: expressions with only `exp`, no mask_dict.json (`root` a Path)."""
+    write_mevis(str(root), split="valid")
+    meta_path = root / "valid" / "meta_expressions.json"
+    meta = json.loads(meta_path.read_text())
+    for entry in meta["videos"].values():
+        for e in entry["expressions"].values():
+            del e["obj_id"], e["anno_id"]
+    meta_path.write_text(json.dumps(meta))
+    (root / "valid" / "mask_dict.json").unlink()
+    return meta
+
+
 def write_video_coco(root: str, json_path: str, frames_root: str, name_of, n: int = 30,
                      list_counts: bool = False, polygon: bool = False, backslash: bool = False) -> dict[str, Truth]:
     masks = scene(n, DISCS[:2] + [(3, 30, 10, 0.0, 0.3, 5, 0, 29)])

@@ -118,3 +118,13 @@ def sot_boxes(gt_path: str) -> dict[int, list[tuple]]:
         if w > 0 and h > 0:
             out[i] = [(1, x, y, x + w, y + h)]
     return out
+
+
+def sot_sequence(seq, n=30, frames="img", digits=6, start=1, gt="groundtruth.txt"):
+    """A small synthetic sequence: a box drifting right; returns its boxes."""
+    boxes = {i: [(1, 10 + i, 20, 40 + i, 60)] for i in range(n)}
+    seq.mkdir(parents=True, exist_ok=True)
+    (seq / gt).write_text("\r\n".join(f"{x0:.0f},{y0:.0f},{x1 - x0:.0f},{y1 - y0:.0f}"
+                                      for i in range(n) for _, x0, y0, x1, y1 in boxes[i]))
+    paint_boxes(str(seq / frames) if frames else str(seq), n, 128, 96, boxes, digits=digits, start=start)
+    return boxes

@@ -13,7 +13,7 @@ from pipeline.build import format_summary, run_build
 from pipeline.quality.audit import audit as audit_build
 
 from .conftest import demo_config
-from .synthetic import mot_boxes, paint_boxes, sot_boxes
+from .synthetic import mot_boxes, paint_boxes, sot_boxes, sot_sequence
 
 
 def _build(tmp_path, sources, audit: bool = True, **overrides):
@@ -283,19 +283,9 @@ def test_real_vasttrack_sequence_with_spaces_and_capital_g(shared_real, tmp_path
     assert t["label"] == "Aerial Drones In Flight"
 
 
-def _sot_sequence(seq, n=30, frames="img", digits=6, start=1, gt="groundtruth.txt"):
-    """A small synthetic sequence: a box drifting right; returns its boxes."""
-    boxes = {i: [(1, 10 + i, 20, 40 + i, 60)] for i in range(n)}
-    seq.mkdir(parents=True, exist_ok=True)
-    (seq / gt).write_text("\r\n".join(f"{x0:.0f},{y0:.0f},{x1 - x0:.0f},{y1 - y0:.0f}"
-                                      for i in range(n) for _, x0, y0, x1, y1 in boxes[i]))
-    paint_boxes(str(seq / frames) if frames else str(seq), n, 128, 96, boxes, digits=digits, start=start)
-    return boxes
-
-
 def test_got10k_meta_info_absence_and_cover(shared_real, tmp_path):
     seq = tmp_path / "GOT10k" / "val" / "GOT-10k_Val_000001"
-    boxes = _sot_sequence(seq, n=30, frames="", digits=8)
+    boxes = sot_sequence(seq, n=30, frames="", digits=8)
     (tmp_path / "GOT10k" / "val" / "list.txt").write_text("GOT-10k_Val_000001\n")
     shutil.copyfile(shared_real / "got10k" / "meta_info.quoted_excerpt.ini", seq / "meta_info.ini")
     absent = [1 if 10 <= i < 15 else 0 for i in range(30)]
@@ -319,7 +309,7 @@ def test_got10k_meta_info_absence_and_cover(shared_real, tmp_path):
 
 def test_webuot_root_preview_is_not_a_frame_and_absent_txt_hides(tmp_path):
     seq = tmp_path / "WebUOT-1M" / "Train" / "video_0001"
-    boxes = _sot_sequence(seq, n=30, frames="imgs", digits=8, gt="groundtruth_rect.txt")
+    boxes = sot_sequence(seq, n=30, frames="imgs", digits=8, gt="groundtruth_rect.txt")
     from PIL import Image
     Image.new("RGB", (64, 48), (255, 0, 0)).save(seq / "00000001.jpg")  # the preview with the box drawn
     (seq / "absent.txt").write_text("\n".join("1" if 14 <= i < 17 else "0" for i in range(30)) + "\n")
@@ -341,7 +331,7 @@ def test_sot_release_with_a_video_per_sequence_and_no_frames(tmp_path, source, f
     from PIL import Image
 
     path = tmp_path / folder / seq
-    boxes = _sot_sequence(tmp_path / "frames", n=30, frames="", digits=8)
+    boxes = sot_sequence(tmp_path / "frames", n=30, frames="", digits=8)
     path.mkdir(parents=True)
     os.replace(tmp_path / "frames" / "groundtruth.txt", path / "groundtruth_rect.txt")
     writer = cv2.VideoWriter(str(path / f"{seq}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 15, (128, 96))
@@ -362,9 +352,9 @@ def test_sot_release_with_a_video_per_sequence_and_no_frames(tmp_path, source, f
 
 def test_sot_box_count_that_disagrees_with_the_frames_rejects_only_that_sequence(tmp_path):
     root = tmp_path / "UW-COT220"
-    _sot_sequence(root / "good", gt="groundtruth_rect.txt", frames="imgs")
+    sot_sequence(root / "good", gt="groundtruth_rect.txt", frames="imgs")
     (root / "good" / "language.txt").write_text("a crab")
-    _sot_sequence(root / "short", gt="groundtruth_rect.txt", frames="imgs")
+    sot_sequence(root / "short", gt="groundtruth_rect.txt", frames="imgs")
     (root / "short" / "language.txt").write_text("a seahorse")
     gt = root / "short" / "groundtruth_rect.txt"
     gt.write_text("\r\n".join(gt.read_text().splitlines()[:-2]))
@@ -559,7 +549,7 @@ def test_seadronessee_coco_tracking_json(tmp_path):
 def test_sot_malformed_line_and_corrupt_jpeg_reject_only_their_sequence(tmp_path):
     root = tmp_path / "TNL2K"
     for name in ("good", "badline", "badjpeg"):
-        _sot_sequence(root / name, frames="imgs")
+        sot_sequence(root / name, frames="imgs")
         (root / name / "language.txt").write_text(f"the {name} box ")
     gt = root / "badline" / "groundtruth.txt"
     lines = gt.read_text().splitlines()
@@ -598,7 +588,7 @@ def test_box_families_through_sam2_record_every_track_score(source, tmp_path):
         root, _ = write_dancetrack(tmp_path)
         spec = {"name": "dancetrack", "root": str(root), "split": "train"}
     elif source == "uw_cot220":
-        _sot_sequence(tmp_path / "UW-COT220" / "crab", gt="groundtruth_rect.txt", frames="imgs", n=60)
+        sot_sequence(tmp_path / "UW-COT220" / "crab", gt="groundtruth_rect.txt", frames="imgs", n=60)
         (tmp_path / "UW-COT220" / "crab" / "language.txt").write_text("a crab")
         spec = {"name": "uw_cot220", "root": str(tmp_path / "UW-COT220"), "split": "test"}
     elif source == "seadronessee":

@@ -123,21 +123,8 @@ def test_lvvis_training_videos_give_no_counts(tmp_path):
     assert points == [] and len([r for r in tracks if r["task"] == "track"]) == 2
 
 
-def _mevis_challenge_split(root) -> dict:
-    """MeViS valid as released: expressions with only `exp`, no mask_dict.json."""
-    L.write_mevis(str(root), split="valid")
-    meta_path = root / "valid" / "meta_expressions.json"
-    meta = json.loads(meta_path.read_text())
-    for entry in meta["videos"].values():
-        for e in entry["expressions"].values():
-            del e["obj_id"], e["anno_id"]
-    meta_path.write_text(json.dumps(meta))
-    (root / "valid" / "mask_dict.json").unlink()
-    return meta
-
-
 def test_mevis_valid_asks_every_expression_with_no_answer_at_every_rate(tmp_path):
-    meta = _mevis_challenge_split(tmp_path / "src")
+    meta = L.write_mevis_challenge(tmp_path / "src")
     assert convert("mevis", tmp_path / "src", tmp_path / "out", "valid", "--sampling-fps", "1,2") == 0
     points, tracks = rows(tmp_path / "out", "mevis")
     assert points == [] and L.read_rows(str(tmp_path / "out"), "AcademicVideoGround", "mevis") == []
@@ -151,7 +138,7 @@ def test_mevis_valid_asks_every_expression_with_no_answer_at_every_rate(tmp_path
 
 
 def test_a_split_without_its_mask_file_is_refused_naming_it(tmp_path, capsys):
-    _mevis_challenge_split(tmp_path / "src")
+    L.write_mevis_challenge(tmp_path / "src")
     (tmp_path / "src" / "valid").rename(tmp_path / "src" / "train")  # train must have its masks
     assert convert("mevis", tmp_path / "src", tmp_path / "out", "train") == 2
     assert "mask_dict.json" in capsys.readouterr().err

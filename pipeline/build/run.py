@@ -10,9 +10,6 @@ line naming the path or setting.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import glob
 import os
 import time
 from typing import Callable
@@ -24,6 +21,7 @@ from pipeline.build.video import VideoResult
 from pipeline.build.write import write_outputs
 from pipeline.config import BuildConfig, rates_text
 from pipeline.errors import ConfigError, SourceError
+from pipeline.outputs.lock import out_lock, sweep_temp  # noqa: F401 - sweep_temp: the build package's API
 from pipeline.progress import Progress, progress
 from pipeline.stages.records import Reject
 from pipeline.stages.sampling import check_rate
@@ -41,41 +39,6 @@ def check_out(out: str) -> None:
         raise ConfigError(f"out: {out} cannot be created ({e.strerror or e})") from None
     if not os.access(out, os.W_OK):
         raise ConfigError(f"out: {out} is not writable")
-
-
-def sweep_temp(out: str) -> list[str]:
-    """Delete the temporary files a killed build left (every write is tmp + rename, so a `.tmp` is
-    never a finished file). Runs under the OUT lock: no other build can be writing them."""
-    found = [p for p in glob.glob(os.path.join(glob.escape(out), "**", "*.tmp"), recursive=True)
-             + glob.glob(os.path.join(glob.escape(out), "**", ".*.tmp"), recursive=True)
-             if os.path.isfile(p) and os.sep + "sample" + os.sep not in p[len(out):]]
-    for p in set(found):
-        os.remove(p)
-    return sorted(set(found))
-
-
-@contextlib.contextmanager
-def out_lock(out: str, sweep: bool = True):
-    """Hold OUT for one build: a second build into the same OUT at the same time would interleave
-    shards and manifests, so it is refused (the lock goes with the process, even if it is killed)."""
-    path = os.path.join(out, ".vgdata.lock")
-    with open(path, "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            raise ConfigError(f"out: another vgdata build is writing to {out} ({f.read().strip() or 'pid unknown'}); "
-                              "wait for it or use another --out") from None
-        f.seek(0)
-        f.truncate()
-        f.write(f"pid {os.getpid()}")
-        f.flush()
-        if sweep:
-            sweep_temp(out)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def check_segmenter(cfg: BuildConfig) -> None:

@@ -22,7 +22,7 @@ import os
 
 import yaml
 
-from pipeline.config import rates_text
+from pipeline.stages.sampling import rates_text
 from pipeline.stages.rows import GROUND_DATASET, POINT_DATASET, TRACK_DATASET
 
 CONFIG_SUFFIX = {POINT_DATASET: "", TRACK_DATASET: "_track", GROUND_DATASET: "_ground"}

@@ -32,6 +32,23 @@ class DroppedTime:
     reason: str
 
 
+def rates_of(value) -> tuple[int, ...]:
+    """The sampling rates of a build config's `sampling_fps` (an int or a list, as a manifest holds it)."""
+    if isinstance(value, (int, float)):
+        return (int(value),)
+    return tuple(sorted(int(v) for v in value)) if value else (2,)
+
+
+def video_rate_of(value) -> int:
+    """The rate a build's videos and point rows are written at: its highest sampling rate."""
+    return rates_of(value)[-1]
+
+
+def rates_text(value) -> str:
+    """"2 fps", or "1, 2 fps" for several rates."""
+    return ", ".join(str(r) for r in rates_of(value)) + " fps"
+
+
 def check_rate(sampling_fps: float, annotation_fps: float, where: str = "") -> None:
     """Raise SamplingError when either rate is not a positive number."""
     if not sampling_fps > 0:
