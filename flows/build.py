@@ -186,25 +186,30 @@ def check_build_task(out: str) -> None:
 
 
 @task(name="publish", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=30)
-def publish_task(out: str, repo: str, revision: str, create_pr: bool) -> dict:
-    from pipeline.ops.publish import publish
+def publish_task(out: str, repo: str, revision: str, create_pr: bool, layout: str = "vgdata") -> dict:
+    from pipeline.ops.publish import publish, publish_molmo2
 
-    r = publish(out, repo, revision=revision, create_pr=create_pr)
-    return {"commit": r.commit, "commit_url": r.commit_url, "pr_url": r.pr_url,
-            "uploaded": len(r.plan.add), "deleted": len(r.plan.delete)}
+    def brief(r) -> dict:
+        return {"commit": r.commit, "commit_url": r.commit_url, "pr_url": r.pr_url,
+                "uploaded": len(r.plan.add), "deleted": len(r.plan.delete)}
+
+    if layout == "molmo2":
+        return {r.plan.repo: brief(r) for r in publish_molmo2(out, repo, revision=revision, create_pr=create_pr)}
+    return brief(publish(out, repo, revision=revision, create_pr=create_pr))
 
 
 @flow(name="build-and-publish", log_prints=True)
-def build_and_publish_flow(config: dict | str, repo: str, revision: str = "main", create_pr: bool = False) -> dict:
-    """Pull (sources marked `pull: true`) -> build -> check -> publish. A build with a missing
-    shard or counts that do not reconcile is not published; a build whose every video failed is
-    not published either."""
+def build_and_publish_flow(config: dict | str, repo: str, revision: str = "main", create_pr: bool = False,
+                           layout: str = "vgdata") -> dict:
+    """Pull (sources marked `pull: true`) -> build -> check -> publish (`layout` molmo2: `repo` is
+    the organisation of Molmo2's repositories). A build with a missing shard or counts that do not
+    reconcile is not published; a build whose every video failed is not published either."""
     cfg = _config(config)
     summary = build_flow(cfg.to_dict())
     if not any(s.get("videos_ok") or s.get("carried_over") for s in summary["sources"].values()):
         raise ConfigError(f"{cfg.out}: no video of any source built; not published")
     check_build_task(cfg.out)
-    return {"build": summary, "publish": publish_task(cfg.out, repo, revision, create_pr)}
+    return {"build": summary, "publish": publish_task(cfg.out, repo, revision, create_pr, layout)}
 
 
 def ray_runner(address: str | None, workers: int):

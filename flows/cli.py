@@ -87,7 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "repo: changed files are uploaded, stale shards deleted, all in one commit "
                                    "(or one pull request). The token comes from HF_TOKEN or `hf auth login`.")
     p.add_argument("out", help="the build's output folder")
-    p.add_argument("--repo", required=True, help="Hub dataset repo, ORG/NAME (created if missing)")
+    p.add_argument("--repo", help="Hub dataset repo, ORG/NAME (created if missing); the vgdata layout")
+    p.add_argument("--layout", choices=["vgdata", "molmo2"], default="vgdata",
+                   help="vgdata: one repository, a config per dataset and source (default); molmo2: the repositories "
+                        "allenai/molmo2's classes download from (ORG/molmo2-mevis, ORG/molmo2-single-object-track, "
+                        "ORG/molmo2-academic-video-points, ...), so that pointing a class's HF_SOURCE at ORG is the "
+                        "only change")
+    p.add_argument("--org", help="with --layout molmo2: the organisation (or user) the repositories go to")
     p.add_argument("--revision", default="main", help="branch to commit to (created if missing; default main)")
     p.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing to the branch")
     p.add_argument("--private", action="store_true", help="create the repo private (an existing repo keeps its visibility)")
@@ -142,7 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="path to the YAML build config (read again at every run)")
     p.add_argument("--cron", default="0 3 * * 0", help="schedule, cron syntax (default: Sundays 03:00, %(default)r)")
     p.add_argument("--name", default="scheduled", help="deployment name (default %(default)s)")
-    p.add_argument("--publish-to", metavar="ORG/NAME", help="schedule build-and-publish to this Hub repo instead")
+    p.add_argument("--publish-to", metavar="ORG/NAME", help="schedule build-and-publish to this Hub repo instead "
+                   "(with --layout molmo2: to this organisation, as Molmo2's repositories)")
+    p.add_argument("--layout", choices=["vgdata", "molmo2"], default="vgdata", help="how --publish-to publishes "
+                   "(see `vgdata publish --layout`)")
     p.add_argument("--revision", default="main", help="branch to publish to (default main)")
     p.add_argument("--create-pr", action="store_true", help="publish as a pull request")
 
@@ -269,7 +278,8 @@ def _main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             from flows.serve import serve_deployments
 
-            serve_deployments(args.config, args.cron, args.name, args.publish_to, args.revision, args.create_pr)
+            serve_deployments(args.config, args.cron, args.name, args.publish_to, args.revision, args.create_pr,
+                              args.layout)
             return 0
         if args.command == "report":
             from pipeline.report import build_report
@@ -294,10 +304,18 @@ def _main(argv: list[str] | None = None) -> int:
 
             return audit_command(args.out, _roots(args))
         if args.command == "publish":
-            from pipeline.ops.publish import publish
+            from pipeline.ops.publish import publish, publish_molmo2
 
-            publish(args.out, args.repo, revision=args.revision, create_pr=args.create_pr, private=args.private,
-                    dry_run=args.dry_run, endpoint=args.endpoint, run_audit=not args.no_audit)
+            kw = dict(revision=args.revision, create_pr=args.create_pr, private=args.private, dry_run=args.dry_run,
+                      endpoint=args.endpoint, run_audit=not args.no_audit)
+            if args.layout == "molmo2":
+                if not args.org or args.repo:
+                    raise VgdataError("--layout molmo2 takes --org ORG (the repositories are named as Molmo2's), not --repo")
+                publish_molmo2(args.out, args.org, **kw)
+            else:
+                if not args.repo or args.org:
+                    raise VgdataError("give --repo ORG/NAME (or --layout molmo2 --org ORG)")
+                publish(args.out, args.repo, **kw)
             return 0
         from flows.run import run, server_for
 

@@ -22,18 +22,22 @@ NO_SERVER = ("schedules need a real Prefect server, and PREFECT_API_URL is not s
 
 
 def deployments(config_path: str, cron: str | None, name: str = "scheduled", repo: str | None = None,
-                revision: str = "main", create_pr: bool = False) -> list:
+                revision: str = "main", create_pr: bool = False, layout: str = "vgdata") -> list:
     """The deployments `serve` registers: the schedule goes on build-and-publish when publishing
     (one scheduled build, not two), on build otherwise; the other is there to run by hand."""
     load_config(config_path)  # a bad config fails here, not at 3 a.m.
+    if repo and (layout == "molmo2") == ("/" in repo):
+        raise ConfigError(f"--publish-to {repo!r}: " + ("with --layout molmo2 give the organisation alone (the "
+                          "repositories are named as Molmo2's)" if layout == "molmo2" else "give ORG/NAME"))
     path = os.path.abspath(config_path)
     out = [build_flow.to_deployment(name=name, cron=None if repo else cron, parameters={"config": path},
                                     description=f"Build from {path}")]
     if repo:
         out.append(build_and_publish_flow.to_deployment(
             name=name, cron=cron, parameters={"config": path, "repo": repo, "revision": revision,
-                                              "create_pr": create_pr},
-            description=f"Pull, build from {path}, check, publish to {repo}@{revision}"))
+                                              "create_pr": create_pr, "layout": layout},
+            description=f"Pull, build from {path}, check, publish to {repo}@{revision}"
+                        + (" as Molmo2's repositories" if layout == "molmo2" else "")))
     return out
 
 
@@ -47,13 +51,13 @@ def gpu_count() -> int:
 
 
 def serve_deployments(config_path: str, cron: str | None, name: str = "scheduled", repo: str | None = None,
-                      revision: str = "main", create_pr: bool = False) -> None:
+                      revision: str = "main", create_pr: bool = False, layout: str = "vgdata") -> None:
     from prefect import serve
     from prefect.settings import PREFECT_API_URL
 
     if not PREFECT_API_URL.value():
         raise ConfigError(NO_SERVER)
-    deps = deployments(config_path, cron, name, repo, revision, create_pr)
+    deps = deployments(config_path, cron, name, repo, revision, create_pr, layout)
     for i in range(gpu_count()):
         ensure_limit(f"gpu-{i}")
     for d in deps:

@@ -319,8 +319,19 @@ class HubServer:
                                   "siblings": [{"rfilename": p} for p in sorted(commit["files"])]}, 200, head)
         if kind == "tree":
             prefix = "/".join(rest)
-            entries = [self._entry(p, commit) for p in sorted(commit["files"])
-                       if not prefix or p.startswith(prefix + "/")]
+            under = [p for p in sorted(commit["files"]) if not prefix or p.startswith(prefix + "/")]
+            if query.get("recursive", "true").lower() in ("1", "true"):
+                return self._json(h, [self._entry(p, commit) for p in under], 200, head)
+            # one level, folders as entries of their own (what HfFileSystem lists and globs by)
+            depth = len(prefix.split("/")) if prefix else 0
+            entries, folders = [], []
+            for p in under:
+                parts = p.split("/")
+                if len(parts) == depth + 1:
+                    entries.append(self._entry(p, commit))
+                elif "/".join(parts[:depth + 1]) not in folders:
+                    folders.append("/".join(parts[:depth + 1]))
+            entries += [{"type": "directory", "path": d, "oid": hashlib.sha1(d.encode()).hexdigest()} for d in folders]
             return self._json(h, entries, 200, head)
         if kind == "paths-info":
             req = json.loads(body) if body.startswith(b"{") else {k: v for k, v in parse_qs(body.decode()).items()}

@@ -2,7 +2,8 @@
 
 Run by tests/test_molmo2_reads.py in a separate process whose environment holds Molmo2's code
 (`MOLMO2_SRC` on PYTHONPATH), `MOLMO_DATA_DIR` pointing at the export and the Hub offline, so that
-nothing but the export can be read. Arguments: a JSON list of [name, split] (or ["MevisChallenge",
+nothing but the export can be read (or, with VGDATA_TEST_HF_ORG, with HF_SOURCE pointed at that
+organisation of a Hub published with `vgdata publish --layout molmo2`). Arguments: a JSON list of [name, split] (or ["MevisChallenge",
 split, sampling_fps], which Molmo2's get_dataset_by_name cannot build at f3cb108). Prints one JSON
 line per example, with what Molmo2 made of it: the example id, the video it opened and whether it
 exists, the times its video loader returned, the answer its DataFormatter writes, and for an
@@ -93,10 +94,40 @@ def read_points(dataset, formatter, loader) -> list[dict]:
     return out
 
 
+def from_hub(org: str) -> None:
+    """The one change `vgdata publish --layout molmo2 --org ORG` asks of Molmo2: every class's
+    HF_SOURCE at ORG. Then the repositories' videos and masks are put where the classes open them,
+    as each repository's card says (`hf download ... --local-dir $MOLMO_DATA_DIR/video_datasets[/video_track]`)."""
+    from huggingface_hub import snapshot_download
+    from olmo.data import academic_video_datasets as points
+    from olmo.data.academic_video_track_datasets import VIDEO_TRACK_DATA_HOME, TrackingDataset
+    from olmo.data.dataset import VIDEO_DATA_HOME
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    repos = {}
+    for cls in subclasses(TrackingDataset):
+        if cls.HF_SOURCE:
+            cls.HF_SOURCE = f"{org}/{cls.HF_SOURCE.split('/', 1)[1]}"
+            repos[cls.HF_SOURCE] = VIDEO_TRACK_DATA_HOME
+    points.AcademicVideoPoint.HF_SOURCE = f"{org}/{points.AcademicVideoPoint.HF_SOURCE.split('/', 1)[1]}"
+    repos[points.AcademicVideoPoint.HF_SOURCE] = VIDEO_DATA_HOME
+    for repo, home in repos.items():
+        try:
+            snapshot_download(repo, repo_type="dataset", local_dir=home, ignore_patterns=["*.parquet", "README.md", ".gitattributes"])
+        except Exception as e:  # noqa: BLE001 - a class whose repository the build does not fill
+            print(f"no repository {repo}: {type(e).__name__}", file=sys.stderr)
+
+
 def main() -> None:
     from olmo.data.academic_video_track_datasets import MevisChallenge, TrackingDataset
     from olmo.data.get_dataset import get_dataset_by_name
 
+    if os.environ.get("VGDATA_TEST_HF_ORG"):
+        from_hub(os.environ["VGDATA_TEST_HF_ORG"])
     requests = json.loads(sys.argv[1])
     ours = json.loads(open(sys.argv[2]).read()) if len(sys.argv) > 2 else {}
     formatter, loader = formatter_and_loader()

@@ -135,3 +135,42 @@ def test_molmo2_reads_the_long_25fps_capitalised_build_exactly(molmo2_env, hard_
     found = molmo2_read(molmo2_env, to, [["lasot_single_point_track", "train"]], {}, tmp_path)
     assert check_reads(found, rows, result) == 2
     assert {r["video"] for r in rows.values()} == {"ball-7_clip000", "ball-7_clip001"}
+
+
+@pytest.mark.slow
+def test_molmo2_reads_the_hub_layout_with_only_hf_source_changed(molmo2_env, molmo2_build, tmp_path):
+    """`vgdata publish --layout molmo2 --org org` to the loopback Hub; Molmo2 with each class's
+    HF_SOURCE at org (and nothing else changed) downloads the rows through its own
+    `_load_hf_dataset`, the videos as the cards say, and reads every row exactly."""
+    import shutil
+
+    from huggingface_hub import constants
+
+    from pipeline.ops.publish import publish_molmo2
+    from tests.hub_server import HubServer
+
+    build, _ = molmo2_build
+    out = tmp_path / "out"
+    shutil.copytree(build, out, copy_function=os.link, ignore=shutil.ignore_patterns(".vgdata.lock", ".work"))
+    hub = HubServer(tokens={"hf_molmo2Test"}).start()
+    saved = constants.HF_HUB_DISABLE_XET
+    constants.HF_HUB_DISABLE_XET = True
+    try:
+        publish_molmo2(str(out), "org", endpoint=hub.url, token="hf_molmo2Test", base_delay=0.01, echo=lambda s: None,
+                       run_audit=False)
+        to = tmp_path / "molmo_data"  # empty: everything comes from the Hub
+        to.mkdir()
+        env = {**molmo2_env, "HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0", "HF_ENDPOINT": hub.url,
+               "HF_HUB_DISABLE_XET": "1", "HF_HOME": str(tmp_path / "hf"), "HF_TOKEN": "hf_molmo2Test",
+               "VGDATA_TEST_HF_ORG": "org"}
+        requests = [["mevis_track", "train"], ["mevis_track_eval_1fps", "validation"], ["lasot_single_point_track", "train"],
+                    ["ref_davis17_track", "test"], ["burst_ground", "train"], ["academic_video_points", "val"]]
+        ref = export_molmo2(str(out), str(tmp_path / "ref"), echo=lambda s: None)
+        rows = exported_rows(tmp_path / "ref")
+        found = molmo2_read(env, to, requests, {k: r["answer"] for k, r in rows.items()}, tmp_path)
+        assert set(found) == {tuple(r) for r in requests}
+        assert check_reads(found, rows, ref) > 20
+        assert (to / "video_datasets" / "video_track" / "tracking" / "mevis" / "track" / "train" / "state.json").exists()
+    finally:
+        constants.HF_HUB_DISABLE_XET = saved
+        hub.stop()

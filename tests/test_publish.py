@@ -253,3 +253,64 @@ def test_publish_refuses_a_build_that_fails_its_audit(hub, tmp_path, sample_dir)
     with pytest.raises(PublishError, match="failed its audit.*answer: mot/train/SAMPLE-01/track"):
         _publish(out, hub)
     assert hub.count("commit") == 0
+
+
+# -- the layout Molmo2's classes download from ------------------------------------------------------
+
+LOAD_BACK = """
+import json, sys
+import datasets
+out = {}
+for repo, config, split in json.loads(sys.argv[1]):
+    ds = datasets.load_dataset(repo, config, split=split) if config != "default" else datasets.load_dataset(repo, split=split)
+    out[f"{repo}|{config}|{split}"] = sorted(ds["id"])
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_publish_molmo2_layout_loads_with_datasets_from_the_repositories_molmo2_names(molmo2_build, hub, tmp_path):
+    """Every dataset of the export is a (repository, config, split) of ORG's that
+    `datasets.load_dataset` reads back with exactly its rows; the repositories hold the videos and
+    masks at the paths the classes open them; a second publish sends nothing."""
+    import datasets
+
+    from pipeline.ops import molmo2 as M2
+    from pipeline.ops.export import export_molmo2
+    from pipeline.ops.molmo2_repos import where
+    from pipeline.ops.publish import publish_molmo2
+
+    build, _ = molmo2_build
+    out = tmp_path / "out"
+    shutil.copytree(build, out, copy_function=os.link, ignore=shutil.ignore_patterns(".vgdata.lock", ".work"))
+    results = publish_molmo2(str(out), "org", endpoint=hub.url, base_delay=0.01, echo=lambda s: None, run_audit=False)
+    assert {r.plan.repo for r in results} == {f"org/{c.repo}" for c in M2.CLASSES.values() if c.source} | {
+        f"org/{M2.POINT_REPO}"}
+    exported = export_molmo2(str(out), str(tmp_path / "x"), echo=lambda s: None)
+    asked, want = [], {}
+    for rel, info in exported["datasets"].items():
+        repo, config, split, home, _ = where(rel)
+        asked.append([f"org/{repo}", config, split])
+        want[f"org/{repo}|{config}|{split}"] = sorted(r["id"] for r in datasets.load_from_disk(tmp_path / "x" / rel))
+        files = hub.files(f"org/{repo}")
+        for f in info["files"]:  # videos and masks where the class opens them, below its home
+            assert files[os.path.relpath(f, home)] == (tmp_path / "x" / f).read_bytes()
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_XET": "1", "HF_HOME": str(tmp_path / "hf"),
+           "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+    r = subprocess.run([sys.executable, "-c", LOAD_BACK, json.dumps(asked)], env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads(r.stdout.splitlines()[-1]) == want
+    card = hub.files("org/molmo2-mevis")["README.md"].decode()
+    assert "config_name: track" in card and "HF_SOURCE" in card and "cc-by-nc-sa-4.0" in card
+    again = publish_molmo2(str(out), "org", endpoint=hub.url, base_delay=0.01, echo=lambda s: None, run_audit=False)
+    assert all(not r.plan.add and not r.plan.delete for r in again)
+
+
+def test_publish_cli_layout_molmo2_needs_an_organisation(out, capsys):
+    from flows.cli import main
+
+    assert main(["publish", str(out), "--layout", "molmo2", "--repo", "org/x"]) == 2
+    assert "--layout molmo2 takes --org ORG" in capsys.readouterr().err
+    assert main(["publish", str(out), "--layout", "molmo2", "--org", "org/x", "--dry-run"]) == 2
+    assert "give the organisation (or user) alone" in capsys.readouterr().err

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
+from pipeline.errors import ConfigError
 from tests.hub_server import HubServer
 from tests.test_build import shard_paths
 
@@ -56,10 +57,13 @@ def test_deploy_objects_carry_the_schedule_and_the_config_path(sample_dir, tmp_p
     assert build.parameters == {"config": os.path.abspath(path)}
     build, publish = deployments(path, "30 2 * * *", name="nightly", repo="org/vg")
     assert build.schedules == [] and [s.schedule.cron for s in publish.schedules] == ["30 2 * * *"]
-    assert publish.parameters["repo"] == "org/vg"
+    assert publish.parameters["repo"] == "org/vg" and publish.parameters["layout"] == "vgdata"
+    _, publish = deployments(path, "30 2 * * *", name="nightly", repo="org", layout="molmo2")
+    assert publish.parameters["repo"] == "org" and publish.parameters["layout"] == "molmo2"
+    with pytest.raises(ConfigError, match="with --layout molmo2 give the organisation alone"):
+        deployments(path, "30 2 * * *", repo="org/vg", layout="molmo2")
     bad = tmp_path / "bad.yaml"
     bad.write_text("out: x\n")
-    from pipeline.errors import ConfigError
 
     with pytest.raises(ConfigError):
         deployments(str(bad), "0 3 * * 0")
@@ -149,6 +153,11 @@ def test_serve_runs_build_and_publish_from_a_deployment(prefect_harness, built, 
         files = hub.files("org/vg")
         assert {p: files[p] for p in _shards(out)} == _shards(out)
         assert files["README.md"] == (out / "README.md").read_bytes()
+        # the same deployment publishing as Molmo2's repositories (the sample's LaSOT rows)
+        run = run_deployment("build-and-publish/t", parameters={"repo": "org", "layout": "molmo2"}, timeout=400)
+        assert run.state.is_completed(), (run.state, open(tmp_path / "serve.log").read())
+        sot = hub.files("org/molmo2-single-object-track")
+        assert "lasot/train-00000-of-00001.parquet" in sot and any(p.startswith("LaSOT/train/videos/") for p in sot)
     finally:
         proc.terminate()
         proc.wait(30)

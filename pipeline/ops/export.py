@@ -216,6 +216,7 @@ class Export:
     def __init__(self, out: str, to: str, overrides: dict[str, str] | None = None, echo: Callable = print):
         self.out, self.to, self.overrides, self.echo = out, to, overrides, echo
         self.links: dict[str, str] = {}  # DIR path -> OUT path
+        self.files_of: dict[str, set[str]] = defaultdict(set)  # dataset folder -> the videos and masks its rows name
         self.masks: dict[str, EvalQuery | None] = {}  # DIR path -> the query (None: no public answer)
         self.placed: list[str] = []
         self.journal = None
@@ -254,7 +255,9 @@ class Export:
                                  "n_frames", "fps", "width", "height", "mask_id", "answer", "id"]).to_pylist()
             for r in cols:
                 self.link_video(r["video_path"], f"{video_dir}/{r['video']}.mp4")
+                self.files_of[t.path].add(f"{video_dir}/{r['video']}.mp4")
                 if t.evaluated:
+                    self.files_of[t.path].add(f"{M2.TRACK_HOME}/{masks_dir}/{r['video']}/{r['qid']}.json")
                     self.masks[f"{M2.TRACK_HOME}/{masks_dir}/{r['video']}/{r['qid']}.json"] = None if (
                         not r["mask_id"] and not r["answer"]) else EvalQuery(
                         r["source"], shard["split"], r["source_video"], r["anno_id"], r["clip_start_time"],
@@ -269,6 +272,7 @@ class Export:
             table = _point_rows(table, shard["source"], shard["split"])
             for s, name, ds in zip(src, table.column("video_name").to_pylist(), table.column("dataset").to_pylist()):
                 self.link_video(s, f"{M2.VIDEO_HOME}/{subset.video_path(t.data_split, name, ds)}")
+                self.files_of[t.path].add(f"{M2.VIDEO_HOME}/{subset.video_path(t.data_split, name, ds)}")
             t.rows[M2.POINT_RATE] += table.num_rows
             yield table
 
@@ -499,7 +503,9 @@ def export_molmo2(out: str, to: str, overrides: dict[str, str] | None = None, ec
             "format": "molmo2", "molmo2_commit": M2.MOLMO2_COMMIT, "vgdata": __version__,
             "out": os.path.abspath(out), "build": manifest.get("created"),
             "sampling": rates_text((manifest.get("config") or {}).get("sampling_fps") or 2),
-            "datasets": {t.path: {"rows": sum(t.rows.values()), "rows_by_rate": {str(k): v for k, v in sorted(t.rows.items())}}
+            "datasets": {t.path: {"rows": sum(t.rows.values()), "rows_by_rate": {str(k): v for k, v in sorted(t.rows.items())},
+                                  "sources": sorted({s["source"] for s in t.shards}),
+                                  "files": sorted(job.files_of[t.path])}
                          for t in p.targets if sum(t.rows.values())},
             "names": name_rows(p.targets), "left_out": p.left_out,
             "videos": dict(videos), "masks": n_masks, "removed": removed, "paths": sorted(owned),

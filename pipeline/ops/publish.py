@@ -169,7 +169,14 @@ def _retrying(what: str, fn: Callable, tries: int, base_delay: float, echo: Call
         time.sleep(delay)
 
 
-def plan_publish(api, repo: str, revision: str, files: list[LocalFile], tolerate_unreachable: bool = False) -> Plan:
+def _managed(path: str, managed: tuple[str, ...] | None) -> bool:
+    """A remote file the publish owns (deleted when the build no longer has it): under `managed`, or
+    with None (a repository vgdata lays out whole) every file but `.gitattributes`."""
+    return path != ".gitattributes" if managed is None else path.startswith(managed)
+
+
+def plan_publish(api, repo: str, revision: str, files: list[LocalFile], tolerate_unreachable: bool = False,
+                 managed: tuple[str, ...] | None = MANAGED) -> Plan:
     """Compare the build with the repo's tree at the branch head."""
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 
@@ -191,11 +198,12 @@ def plan_publish(api, repo: str, revision: str, files: list[LocalFile], tolerate
             (r.lfs is not None and r.lfs.sha256 == f.sha256) or (r.lfs is None and r.blob_id == _git_blob_id(f.full)))
         (plan.unchanged.append(f.path) if same else plan.add.append(f))
     ours = {f.path for f in files}
-    plan.delete = sorted(p for p in remote if p.startswith(MANAGED) and p not in ours)
+    plan.delete = sorted(p for p in remote if _managed(p, managed) and p not in ours)
     return plan
 
 
-def verify_remote(api, repo: str, revision: str, files: list[LocalFile]) -> list[str]:
+def verify_remote(api, repo: str, revision: str, files: list[LocalFile],
+                  managed: tuple[str, ...] | None = MANAGED) -> list[str]:
     remote = {f.path: f for f in api.list_repo_tree(repo, repo_type="dataset", revision=revision, recursive=True)
               if hasattr(f, "blob_id")}
     problems = []
@@ -210,7 +218,7 @@ def verify_remote(api, repo: str, revision: str, files: list[LocalFile]) -> list
         elif r.lfs is None and r.blob_id != _git_blob_id(f.full):
             problems.append(f"{f.path}: content on the Hub differs")
     ours = {f.path for f in files}
-    problems += [f"{p}: stale file left on the Hub" for p in remote if p.startswith(MANAGED) and p not in ours]
+    problems += [f"{p}: stale file left on the Hub" for p in remote if _managed(p, managed) and p not in ours]
     return problems
 
 
@@ -230,9 +238,17 @@ def audit_or_refuse(out: str, echo: Callable[[str], None]) -> None:
 def publish(out: str, repo: str, *, revision: str = "main", create_pr: bool = False, private: bool = False,
             dry_run: bool = False, endpoint: str | None = None, token: str | None = None, tries: int = 6,
             base_delay: float = 1.0, echo: Callable[[str], None] = print, run_audit: bool = True) -> PublishResult:
-    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
-    from huggingface_hub.errors import HfHubHTTPError
+    manifest, hashes = checked_build(out, run_audit, echo)
+    files = local_files(out, manifest, hashes)
+    code = (manifest.get("code") or {}).get("git_commit") or "unknown"
+    return publish_files(files, repo, f"vgdata build {manifest.get('created', '')} (code {code})", managed=MANAGED,
+                         revision=revision, create_pr=create_pr, private=private, dry_run=dry_run, endpoint=endpoint,
+                         token=token, tries=tries, base_delay=base_delay, echo=echo)
 
+
+def checked_build(out: str, run_audit: bool, echo: Callable[[str], None]) -> tuple[dict, HashCache]:
+    """The manifest of a build that may be published: its files whole (`check_build`) and, with
+    `run_audit`, every row agreeing with its sources."""
     manifest = read_manifest(out)
     hashes = HashCache(os.path.join(out, ".work", "hashes.json"))
     problems = check_build(out, manifest, hashes)
@@ -241,23 +257,69 @@ def publish(out: str, repo: str, *, revision: str = "main", create_pr: bool = Fa
                            + (f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""))
     if run_audit:
         audit_or_refuse(out, echo)
-    files = local_files(out, manifest, hashes)
+    return manifest, hashes
+
+
+def publish_molmo2(out: str, org: str, *, revision: str = "main", create_pr: bool = False, private: bool = False,
+                   dry_run: bool = False, endpoint: str | None = None, token: str | None = None, tries: int = 6,
+                   base_delay: float = 1.0, echo: Callable[[str], None] = print, run_audit: bool = True,
+                   overrides: dict[str, str] | None = None) -> list[PublishResult]:
+    """`vgdata publish OUT --layout molmo2 --org ORG`: the build as the repositories Molmo2's classes
+    download from (`pipeline/ops/molmo2_repos.py`), each published as one atomic commit."""
+    from pipeline.ops.molmo2_repos import stage_repos
+
+    if not org or "/" in org:
+        raise PublishError(f"--org {org!r}: give the organisation (or user) alone; the repositories are "
+                           "named as Molmo2's (ORG/molmo2-mevis, ...)")
+    manifest, hashes = checked_build(out, run_audit, echo)
+    staged = stage_repos(out, overrides, echo=echo)
+    if not staged:
+        raise PublishError(f"{out}: no row of this build is read by a Molmo2 dataset (see `vgdata export molmo2 --list`)")
+    known = {os.stat(os.path.join(out, v["path"])).st_ino: v["sha256"] for v in manifest.get("videos", [])
+             if os.path.exists(os.path.join(out, v["path"]))}
+    code = (manifest.get("code") or {}).get("git_commit") or "unknown"
+    results = []
+    for r in staged:
+        files = []
+        for rel in r.files():
+            full = os.path.join(r.folder, rel)
+            st = os.stat(full)
+            files.append(LocalFile(rel, full, st.st_size, known.get(st.st_ino) or hashes.sha256(full)))
+        hashes.save()
+        echo(f"{org}/{r.name}: {sum(s['rows'] for c in r.configs.values() for s in c.values())} rows in "
+             f"{', '.join(sorted(r.configs))}; {len(files)} files")
+        results.append(publish_files(files, f"{org}/{r.name}", f"vgdata build {manifest.get('created', '')} for "
+                                     f"allenai/molmo2 (code {code})", managed=None, revision=revision,
+                                     create_pr=create_pr, private=private, dry_run=dry_run, endpoint=endpoint,
+                                     token=token, tries=tries, base_delay=base_delay, echo=echo))
+    return results
+
+
+def publish_files(files: list[LocalFile], repo: str, message: str, *, managed: tuple[str, ...] | None,
+                  revision: str = "main", create_pr: bool = False, private: bool = False, dry_run: bool = False,
+                  endpoint: str | None = None, token: str | None = None, tries: int = 6, base_delay: float = 1.0,
+                  echo: Callable[[str], None] = print) -> PublishResult:
+    """`files` to `repo`@`revision` in one commit (the remote files under `managed` that are not
+    among them deleted in it), resumed and retried as the module docstring says."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
     api = HfApi(endpoint=endpoint, token=token)
     if dry_run:
-        plan = plan_publish(api, repo, revision, files, tolerate_unreachable=True)
+        plan = plan_publish(api, repo, revision, files, tolerate_unreachable=True, managed=managed)
         echo("dry run, nothing sent: " + plan.describe())
         return PublishResult(plan)
 
     user = _retrying("who am I", api.whoami, tries, base_delay, echo)
-    echo(f"publishing {out} to {repo}@{revision} as {user.get('name', '?')}")
+    echo(f"publishing to {repo}@{revision} as {user.get('name', '?')}")
     _retrying("create repo", lambda: api.create_repo(repo, repo_type="dataset", private=private, exist_ok=True),
               tries, base_delay, echo)
     if revision != "main":
         _retrying(f"create branch {revision}", lambda: api.create_branch(repo, repo_type="dataset", branch=revision,
                                                                         exist_ok=True), tries, base_delay, echo)
-    code = (manifest.get("code") or {}).get("git_commit") or "unknown"
     for attempt in range(1, tries + 1):
-        plan = _retrying("read the repo", lambda: plan_publish(api, repo, revision, files), tries, base_delay, echo)
+        plan = _retrying("read the repo", lambda: plan_publish(api, repo, revision, files, managed=managed),
+                         tries, base_delay, echo)
         if not plan.add and not plan.delete:
             echo(f"{repo}@{revision} already holds this build: nothing uploaded")
             return PublishResult(plan, commit=plan.parent, attempts=attempt)
@@ -272,7 +334,6 @@ def publish(out: str, repo: str, *, revision: str = "main", create_pr: bool = Fa
                     tries, base_delay, echo)
                 bar.advance(op.path_in_repo)
         ops = adds + [CommitOperationDelete(path_in_repo=p) for p in plan.delete]
-        message = f"vgdata build {manifest.get('created', '')} (code {code})"
         try:
             info = _retrying("commit", lambda: api.create_commit(
                 repo, operations=ops, commit_message=message, repo_type="dataset", revision=revision,
@@ -283,7 +344,7 @@ def publish(out: str, repo: str, *, revision: str = "main", create_pr: bool = Fa
             echo(f"  {repo}@{revision} moved while publishing (412): planning again against the new head")
             continue
         where = info.pr_revision if create_pr else info.oid
-        problems = verify_remote(api, repo, where, files)
+        problems = verify_remote(api, repo, where, files, managed=managed)
         if problems:
             raise PublishError(f"published {info.commit_url} but it does not match the build: " + "; ".join(problems[:20]))
         echo(f"published {len(plan.add)} files, deleted {len(plan.delete)}: {info.commit_url}"
