@@ -110,8 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("format", choices=["molmo2"], help="whose layout (molmo2: allenai/molmo2)")
     p.add_argument("out", nargs="?", help="the build's output folder")
     p.add_argument("--to", metavar="DIR", help="where to write (new, empty, or an earlier export's); then MOLMO_DATA_DIR=DIR")
-    p.add_argument("--list", action="store_true", help="print every Molmo2 academic name with the source, task, split "
-                   "and rate that fill it, or why nothing does (with OUT: the rows OUT holds for each)")
+    p.add_argument("--list", nargs="?", const="", metavar="OUT", help="print every Molmo2 academic name with the source, "
+                   "task, split and rate that fill it, or why nothing does (with OUT: the rows OUT holds for each)")
     _add_root_args(p)
 
     p = sub.add_parser("audit", help="check every row of a build against its sources (exit 1 on any violation)",
@@ -294,8 +294,8 @@ def _main(argv: list[str] | None = None) -> int:
         if args.command == "export":
             from pipeline.ops.export import export_command, list_command
 
-            if args.list:
-                return list_command(args.out)
+            if args.list is not None:
+                return list_command(args.list or args.out)
             if not args.out or not args.to:
                 raise VgdataError("vgdata export molmo2 OUT --to DIR (or --list)")
             return export_command(args.out, args.to, _roots(args))

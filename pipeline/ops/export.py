@@ -220,14 +220,23 @@ class Export:
         self.masks: dict[str, EvalQuery | None] = {}  # DIR path -> the query (None: no public answer)
         self.placed: list[str] = []
         self.journal = None
+        self.inside: set[tuple[str, str]] = set()  # (base, folder) already resolved inside base
 
     # -- where things go ----------------------------------------------------------------------
-    def full(self, rel: str, what: str = "export path") -> str:
-        """`rel` under DIR; a name from a row that could lead out of DIR is refused, naming it."""
+    def full(self, rel: str, what: str = "export path", base: str | None = None) -> str:
+        """`rel` under DIR (or `base`); a name from a row that could lead out is refused, naming it.
+        Every path is checked part by part; that a folder resolves inside (no link leading out) is
+        checked once per folder: tens of thousands of videos share a few folders."""
+        base = base or self.to
         try:
-            return checks.join_inside(self.to, rel, what)
+            checks.relative_path(rel, what)
+            folder = os.path.dirname(rel)
+            if folder and (base, folder) not in self.inside:
+                checks.join_inside(base, folder, what)
+                self.inside.add((base, folder))
         except ValueError as e:
             raise ExportError(f"{rel}: {e}") from None
+        return os.path.join(base, rel)
 
     def note(self, rel: str) -> None:
         self.placed.append(rel)
@@ -251,8 +260,12 @@ class Export:
                 continue
             if t.evaluated:
                 table = _visible_only(table)
-            cols = table.select(["video", "video_path", "qid", "source", "source_video", "anno_id", "clip_start_time",
-                                 "n_frames", "fps", "width", "height", "mask_id", "answer", "id"]).to_pylist()
+                names = ["video", "video_path", "qid", "source_video", "anno_id", "clip_start_time", "n_frames", "fps",
+                         "width", "height", "mask_id", "answer"]
+                cols = table.select(names).to_pylist()
+            else:  # a clip's rows name one video: each pair once
+                pairs = table.select(["video", "video_path"]).group_by(["video", "video_path"]).aggregate([])
+                cols = pairs.to_pylist()
             for r in cols:
                 self.link_video(r["video_path"], f"{video_dir}/{r['video']}.mp4")
                 self.files_of[t.path].add(f"{video_dir}/{r['video']}.mp4")
@@ -260,7 +273,7 @@ class Export:
                     self.files_of[t.path].add(f"{M2.TRACK_HOME}/{masks_dir}/{r['video']}/{r['qid']}.json")
                     self.masks[f"{M2.TRACK_HOME}/{masks_dir}/{r['video']}/{r['qid']}.json"] = None if (
                         not r["mask_id"] and not r["answer"]) else EvalQuery(
-                        r["source"], shard["split"], r["source_video"], r["anno_id"], r["clip_start_time"],
+                        shard["source"], shard["split"], r["source_video"], r["anno_id"], r["clip_start_time"],
                         r["n_frames"], r["fps"], r["width"], r["height"])
             t.rows.update(dict(zip(*[c.to_pylist() for c in pc.value_counts(table["sampling_fps"]).flatten()])))
             yield table
@@ -310,7 +323,7 @@ class Export:
         done = Counter()
         with progress(len(self.links), "videos", unit="links", echo=self.echo) as bar:
             for dst_rel, src_rel in sorted(self.links.items()):
-                src = checks.join_inside(self.out, src_rel, "video path")
+                src = self.full(src_rel, "video path", self.out)
                 dst = self.full(dst_rel, "video path")
                 if not os.path.isfile(src):
                     raise ExportError(f"{src}: a row's video is missing from the build (built with videos: skip? "
