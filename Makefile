@@ -26,6 +26,8 @@ demo: $(STAMP)
 	$(VENV)/bin/vgdata sample $(OUT)/sample
 	$(VENV)/bin/vgdata build flows/configs/demo.yaml
 	$(VENV)/bin/vgdata report $(OUT)
+	# where allenai/molmo2's own code reads the build (MOLMO_DATA_DIR=$(OUT)-molmo2)
+	$(VENV)/bin/vgdata export molmo2 $(OUT) --to $(OUT)-molmo2
 
 test: $(STAMP) browser
 	$(PY) -m pytest -q tests
@@ -43,6 +45,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/segmenter_speed.py
 	$(PY) benchmarks/video_writing.py
 	$(PY) benchmarks/mask_sources.py --n 300 --rss 100 1000
+	$(PY) benchmarks/rates.py
+	$(PY) benchmarks/export_molmo2.py
 
 clean:
-	rm -rf $(OUT) .pytest_cache
+	rm -rf $(OUT) $(OUT)-molmo2 .pytest_cache
