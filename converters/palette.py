@@ -42,7 +42,7 @@ from .base import (
     read_text,
     require_dir,
 )
-from .refvos import clean_queries, meta_videos, video_entry
+from .refvos import clean_queries, meta_videos, unanswered_queries, video_entry
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 
@@ -107,10 +107,10 @@ class PaletteConverter(Converter):
         return refs
 
     # Splits whose masks are not public (Ref-YouTube-VOS valid): without a masks folder, each video
-    # asks its queries with no answer (`VideoRecord.answered`, `unanswered_queries`).
+    # asks its queries with no answer (`VideoRecord.answered`, `answerless_queries`).
     answerless_splits: tuple[str, ...] = ()
 
-    def unanswered_queries(self, ref: VideoRef) -> tuple[list[Query], list[Dropped]]:
+    def answerless_queries(self, ref: VideoRef) -> tuple[list[Query], list[Dropped]]:
         return [], []
 
     def answerless(self, root: str, split: str) -> bool:
@@ -166,7 +166,7 @@ class PaletteConverter(Converter):
             raise SourceError(frames_dir, "no frame images")
         check(frames_dir, checks.frame_count, len(images), "number of frames")
         width, height = image_size(os.path.join(frames_dir, images[0]), ref.root)
-        queries, dropped = self.unanswered_queries(ref)
+        queries, dropped = self.answerless_queries(ref)
         fps = float(self.options["frame_fps"])
         video = Video(
             source=ref.source, split=ref.split, video_id=ref.video_id, width=width, height=height,
@@ -265,19 +265,10 @@ class RefYoutubeVosConverter(PaletteConverter):
             raise SourceError(masks, f"split {split!r} has no Annotations folder: its rows cannot be built")
         return videos
 
-    def unanswered_queries(self, ref):
-        """The valid split's expressions: each only an `exp` (no obj_id); every one is kept, repeats
-        included, since the benchmark scores each expression id."""
+    def answerless_queries(self, ref):
+        """The valid split's expressions (each only an `exp`, no obj_id)."""
         path = ref.files[1]
-        queries, dropped = [], []
-        for eid, e in (video_entry(self, path, ref.root, ref.video_id).get("expressions") or {}).items():
-            if not isinstance(e, dict) or not isinstance(e.get("exp"), str):
-                raise SourceError(path, f"video {ref.video_id!r}, expression {eid}: no \"exp\" text")
-            if not e["exp"].strip():
-                dropped.append(Dropped("empty expression", f"expression {eid}", level="row", file=path))
-                continue
-            queries.append(Query(str(eid), " ".join(e["exp"].split()), (), "referring"))
-        return queries, dropped
+        return unanswered_queries(path, ref.video_id, video_entry(self, path, ref.root, ref.video_id).get("expressions") or {})
 
     def objects(self, ref):
         meta = ref.files[2] if len(ref.files) > 2 else None

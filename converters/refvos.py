@@ -97,6 +97,23 @@ def clean_queries(queries: list[Query], where: str) -> tuple[list[Query], list[D
     return kept, dropped
 
 
+def unanswered_queries(path: str, vid: str, expressions) -> tuple[list[Query], list[Dropped]]:
+    """The expressions of a split whose answers are not public (MeViS valid, Ref-YouTube-VOS valid):
+    each only an `exp`, a query over no object. Every one is kept, repeats included, since the
+    benchmark wants an answer for each expression id; only an empty text is dropped."""
+    if not isinstance(expressions, dict):
+        raise SourceError(path, f"video {vid!r}: no \"expressions\" object")
+    queries, dropped = [], []
+    for eid, e in expressions.items():
+        if not isinstance(e, dict) or not isinstance(e.get("exp"), str):
+            raise SourceError(path, f"video {vid!r}, expression {eid}: no \"exp\" text")
+        if not e["exp"].strip():
+            dropped.append(Dropped("empty expression", f"expression {eid}", level="row", file=path))
+            continue
+        queries.append(Query(str(eid), " ".join(e["exp"].split()), (), "referring"))
+    return sorted(queries, key=lambda q: _id_order(q.query_id)), dropped
+
+
 def _id_order(value: str):
     return (0, int(value), "") if value.isdigit() else (1, 0, value)
 
@@ -199,19 +216,7 @@ class RefVosConverter(Converter):
     def unanswered(self, ref: VideoRef, names: list[str], expressions) -> VideoRecord:
         """A video of a split without public masks (MeViS valid): its expressions (each only an
         `exp`) as queries with no objects, asked by rows with no answer (`VideoRecord.answered`)."""
-        path = ref.files[0]
-        if not isinstance(expressions, dict):
-            raise SourceError(path, f"video {ref.video_id!r}: no \"expressions\" object")
-        # Every expression is kept, repeats included: a benchmark wants an answer for each id.
-        kept, dropped = [], []
-        for eid, e in expressions.items():
-            if not isinstance(e, dict) or not isinstance(e.get("exp"), str):
-                raise SourceError(path, f"video {ref.video_id!r}, expression {eid}: no \"exp\" text")
-            if not e["exp"].strip():
-                dropped.append(Dropped("empty expression", f"expression {eid}", level="row", file=path))
-                continue
-            kept.append(Query(str(eid), " ".join(e["exp"].split()), (), "referring"))
-        kept.sort(key=lambda q: _id_order(q.query_id))
+        kept, dropped = unanswered_queries(ref.files[0], ref.video_id, expressions)
         width, height = image_size(os.path.join(ref.location, f"{names[0]}.jpg"), ref.root)
         fps = float(self.options["frame_fps"])
         video = Video(

@@ -20,7 +20,7 @@ from pydantic.dataclasses import dataclass
 
 from pipeline import checks
 from pipeline.errors import ConfigError
-from pipeline.stages.sampling import rates_of, rates_text, video_rate_of  # noqa: F401 - read with the config
+from pipeline.stages.sampling import rates_of
 from pipeline.stages.segmenters.base import STRICT, Fraction, SegmenterSettings
 
 

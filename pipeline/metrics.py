@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.config import video_rate_of
 from pipeline.errors import VgdataError
 from pipeline.stages.molmo_text import SCALE, parse
+from pipeline.stages.sampling import video_rate_of
 
 # -- the definitions ------------------------------------------------------------------------------
 

@@ -85,3 +85,18 @@ def molmo2_export(molmo2_build, tmp_path_factory):
     out, _ = molmo2_build
     to = tmp_path_factory.mktemp("molmo2_export") / "data"
     return out, to, export_molmo2(str(out), str(to), echo=lambda s: None)
+
+
+def link_copy(src, dst):
+    """A copy of a build that hard-links its videos and shards (fast, and never written in place)
+    and copies every other file (a test may rewrite its manifest or card)."""
+    import shutil
+
+    def copy(s, d):
+        if s.endswith((".mp4", ".parquet")):
+            os.link(s, d)
+        else:
+            shutil.copy2(s, d)
+
+    shutil.copytree(src, dst, copy_function=copy, ignore=shutil.ignore_patterns(".vgdata.lock", ".work"))
+    return dst

@@ -22,7 +22,7 @@ import pytest
 from pipeline.ops import molmo2 as M2
 from pipeline.ops.export import JOURNAL, MARKER, ExportError, export_molmo2, list_table
 from pipeline.stages import masks as MK
-from tests.conftest import REPO
+from tests.conftest import REPO, link_copy
 
 
 def _build_rows(out, dataset, source, split) -> list[dict]:
@@ -144,18 +144,11 @@ def test_list_prints_every_name_with_what_fills_it_or_why_not(molmo2_export, cap
 
 # -- what may not be exported, and how it says so ----------------------------------------------------
 
-def _copy_build(out, dst):
-    import shutil
-
-    shutil.copytree(out, dst, copy_function=os.link, ignore=shutil.ignore_patterns(".vgdata.lock"))  # links: fast
-    return dst
-
-
 def test_export_refuses_what_is_not_a_finished_build_or_a_folder_of_other_files(molmo2_build, tmp_path):
     out, _ = molmo2_build
     with pytest.raises(ExportError, match="build_manifest.json: not found"):
         export_molmo2(str(tmp_path), str(tmp_path / "x"), echo=lambda s: None)
-    broken = _copy_build(out, tmp_path / "broken")
+    broken = link_copy(out, tmp_path / "broken")
     os.remove(broken / "AcademicVideoTrack" / "mevis" / "train-00000-of-00001.parquet")
     with pytest.raises(ExportError, match="is not a finished build: .*mevis/train-00000-of-00001.parquet: listed in the manifest but missing"):
         export_molmo2(str(broken), str(tmp_path / "y"), echo=lambda s: None)
@@ -211,7 +204,7 @@ def test_an_export_killed_half_way_is_finished_by_a_rerun(molmo2_build, molmo2_e
 
 def test_a_rebuild_without_a_source_removes_its_datasets_and_videos_from_the_export(molmo2_build, tmp_path):
     out, _ = molmo2_build
-    copy = _copy_build(out, tmp_path / "out")
+    copy = link_copy(out, tmp_path / "out")
     to = tmp_path / "data"
     first = export_molmo2(str(copy), str(to), echo=lambda s: None)
     assert "moca_track" in first["names"]

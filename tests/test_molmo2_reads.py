@@ -142,16 +142,14 @@ def test_molmo2_reads_the_hub_layout_with_only_hf_source_changed(molmo2_env, mol
     """`vgdata publish --layout molmo2 --org org` to the loopback Hub; Molmo2 with each class's
     HF_SOURCE at org (and nothing else changed) downloads the rows through its own
     `_load_hf_dataset`, the videos as the cards say, and reads every row exactly."""
-    import shutil
-
     from huggingface_hub import constants
 
     from pipeline.ops.publish import publish_molmo2
+    from tests.conftest import link_copy
     from tests.hub_server import HubServer
 
     build, _ = molmo2_build
-    out = tmp_path / "out"
-    shutil.copytree(build, out, copy_function=os.link, ignore=shutil.ignore_patterns(".vgdata.lock", ".work"))
+    out = link_copy(build, tmp_path / "out")
     hub = HubServer(tokens={"hf_molmo2Test"}).start()
     saved = constants.HF_HUB_DISABLE_XET
     constants.HF_HUB_DISABLE_XET = True

@@ -280,9 +280,10 @@ def test_publish_molmo2_layout_loads_with_datasets_from_the_repositories_molmo2_
     from pipeline.ops.molmo2_repos import where
     from pipeline.ops.publish import publish_molmo2
 
+    from tests.conftest import link_copy
+
     build, _ = molmo2_build
-    out = tmp_path / "out"
-    shutil.copytree(build, out, copy_function=os.link, ignore=shutil.ignore_patterns(".vgdata.lock", ".work"))
+    out = link_copy(build, tmp_path / "out")
     results = publish_molmo2(str(out), "org", endpoint=hub.url, base_delay=0.01, echo=lambda s: None, run_audit=False)
     assert {r.plan.repo for r in results} == {f"org/{c.repo}" for c in M2.CLASSES.values() if c.source} | {
         f"org/{M2.POINT_REPO}"}

@@ -8,15 +8,14 @@ from pipeline.build.run import (
     check_out,
     describe_start,
     discover,
-    out_lock,
     preflight,
     report_result,
     run_build,
-    sweep_temp,
     unique_refs,
 )
 from pipeline.build.runner import LocalRunner, batches, process_batch, process_ref, with_retries
 from pipeline.build.write import format_summary, write_outputs
+from pipeline.outputs.lock import out_lock, sweep_temp
 
 __all__ = ["LocalRunner", "batches", "check_before_start", "check_out", "describe_start", "discover", "format_summary",
            "out_lock", "preflight", "process_batch", "process_ref", "report_result", "run_build", "sweep_temp",

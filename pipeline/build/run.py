@@ -19,26 +19,19 @@ from converters.base import VideoRef
 from pipeline.build.runner import LocalRunner, batches, index_dir, lost_result
 from pipeline.build.video import VideoResult
 from pipeline.build.write import write_outputs
-from pipeline.config import BuildConfig, rates_text
+from pipeline.config import BuildConfig
 from pipeline.errors import ConfigError, SourceError
-from pipeline.outputs.lock import out_lock, sweep_temp  # noqa: F401 - sweep_temp: the build package's API
+from pipeline.outputs.lock import out_lock, writable_folder
 from pipeline.progress import Progress, progress
 from pipeline.stages.records import Reject
-from pipeline.stages.sampling import check_rate
+from pipeline.stages.sampling import check_rate, rates_text
 from pipeline.stages.segmenters import get_segmenter
 from pipeline.stages.segmenters.base import check_sam2_settings
 
 
 def check_out(out: str) -> None:
     """OUT must be a folder we can write (created if missing)."""
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise ConfigError(f"out: {out} is a file, not a folder")
-    try:
-        os.makedirs(out, exist_ok=True)
-    except OSError as e:
-        raise ConfigError(f"out: {out} cannot be created ({e.strerror or e})") from None
-    if not os.access(out, os.W_OK):
-        raise ConfigError(f"out: {out} is not writable")
+    writable_folder(out, "out:")
 
 
 def check_segmenter(cfg: BuildConfig) -> None:

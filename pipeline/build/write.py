@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from pipeline import checks
 from pipeline.build.video import VideoResult, part_rows, read_part
-from pipeline.config import BuildConfig, rates_text
+from pipeline.config import BuildConfig
 from pipeline.ops.card import write_card
 from pipeline.outputs.manifest import HashCache, code_version, describe_input, now_iso
 from pipeline.outputs.rejects import REJECT_SCHEMA
@@ -41,6 +41,7 @@ from pipeline.outputs.shards import write_shard_stream
 from pipeline.progress import Progress, progress
 from pipeline.stages.records import Reject
 from pipeline.stages.rows import GROUND_DATASET, POINT_DATASET, TRACK_DATASET
+from pipeline.stages.sampling import rates_text
 
 DATASETS = ((POINT_DATASET, "point_rows", POINT_SCHEMA), (TRACK_DATASET, "track_rows", TRACK_SCHEMA),
             (GROUND_DATASET, "ground_rows", TRACK_SCHEMA))

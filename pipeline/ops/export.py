@@ -35,9 +35,7 @@ DIR placed that this one does not. DIR must be empty, new, or an earlier export'
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import fcntl
 import json
 import os
 import shutil
@@ -50,16 +48,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline import __version__, checks
-from pipeline.config import rates_text, video_rate_of
 from pipeline.errors import VgdataError
 from pipeline.ops import molmo2 as M2
-from pipeline.outputs.lock import out_lock
+from pipeline.outputs.lock import held, out_lock, writable_folder
 from pipeline.outputs.schemas import DATASET_SCHEMAS, hf_features
 from pipeline.progress import progress
 from pipeline.quality.files import check_build
 from pipeline.quality.ground_truth import GroundTruth, TruthError, read_manifest
 from pipeline.stages import masks as MK
 from pipeline.stages.rows import GROUND_DATASET, POINT_DATASET, TRACK_DATASET
+from pipeline.stages.sampling import rates_text, video_rate_of
 
 MARKER = "vgdata-export.json"
 JOURNAL = ".vgdata-export.journal"
@@ -429,32 +427,18 @@ def _previous(to: str) -> set[str]:
 
 
 def check_dir(to: str) -> None:
-    if os.path.exists(to) and not os.path.isdir(to):
-        raise ExportError(f"--to {to}: not a folder")
+    """DIR is new, empty or an earlier export's (one that holds anything else is refused: the
+    export removes what it placed there before and no longer needs, never what it did not)."""
     if os.path.isdir(to):
         found = sorted(set(os.listdir(to)) - OURS)
         if found and not ({MARKER, JOURNAL} & set(os.listdir(to))):
             raise ExportError(f"--to {to} holds other files ({', '.join(found[:5])}{', ...' if len(found) > 5 else ''}): "
                               "export into a new or empty folder, or one an earlier `vgdata export molmo2` wrote")
-    try:
-        os.makedirs(to, exist_ok=True)
-    except OSError as e:
-        raise ExportError(f"--to {to} cannot be created ({e.strerror or e})") from None
-    if not os.access(to, os.W_OK):
-        raise ExportError(f"--to {to} is not writable")
+    writable_folder(to, "--to", ExportError)
 
 
-@contextlib.contextmanager
 def _dir_lock(to: str):
-    with open(os.path.join(to, LOCK), "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ExportError(f"--to {to}: another export is writing there") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return held(os.path.join(to, LOCK), lambda holder: ExportError(f"--to {to}: another export is writing there ({holder})"))
 
 
 def _remove_stale(to: str, stale: set[str]) -> int:

@@ -100,11 +100,11 @@ CLASSES: dict[str, TrackClass] = {c.cls: c for c in [
     TrackClass("ReVOS", "revos", "molmo2-revos", "ReVOS", "ReVOS/{split}/videos", MOT_TASKS, TRAIN, "revos",
                {"train": ("train",)}),
     TrackClass("MoCA", "moca", "molmo2-moca", "MoCA", "MoCA/videos", ("track", "ground"), TRAIN, "moca",
-               {"train": ("all",)}),
+               {"train": ("all", "train")}),  # MoCA has no splits: any --split name reads every sequence
     _sot("LVOSv1", "lvosv1", "LVOSv1", "LVOSv1/{split}/videos", "lvos"),
     _sot("LVOSv2", "lvosv2", "LVOSv2", "LVOSv2/{split}/videos", "lvos_v2"),
     _sot("LaSOT", "lasot", "LaSOT", "LaSOT/{split}/videos", "lasot"),
-    _sot("UWCOT", "uwcot", "UW-COT220", "UW-COT220/UW-COT220", "uw_cot220", ("test",)),
+    _sot("UWCOT", "uwcot", "UW-COT220", "UW-COT220/UW-COT220", "uw_cot220", ("test", "train", "all")),  # one set
     _sot("WebUOT", "webuot", "webuot", "webuot/Train", "webuot1m"),
     _sot("LaTOT", "latot", "LaTOT", "LaTOT/videos", None, why_not=TBD_LATOT),
     _sot("TNL2K", "tnl2k", "TNL2K", "TNL2K/videos", "tnl2k"),

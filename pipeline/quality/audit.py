@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.config import video_rate_of
 from pipeline.errors import VgdataError
 from pipeline.quality.ground_truth import GroundTruth, TruthError, VideoTruth, read_manifest
 from pipeline.quality.rows import rows_by_video, shards_by_pair
+from pipeline.stages.sampling import video_rate_of
 from pipeline.stages.molmo_text import parse
 from pipeline.stages.rows import GROUND_DATASET as GROUND
 from pipeline.stages.rows import POINT_DATASET as POINT

@@ -11,7 +11,6 @@ from collections import defaultdict
 
 import pyarrow.parquet as pq
 
-from pipeline.config import rates_text
 from pipeline.errors import VgdataError
 from pipeline.progress import progress
 from pipeline.quality.ground_truth import GroundTruth, TruthError, read_manifest
@@ -19,6 +18,7 @@ from pipeline.quality.rows import video_of
 from pipeline.report.plots import plot_all
 from pipeline.report.previews import Preview, centre_offsets, preview_row, sample_rows
 from pipeline.report.stats import BuildStats, gather
+from pipeline.stages.sampling import rates_text
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1300px; }

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
-from pipeline.config import video_rate_of
 from pipeline.stages.rows import GROUND_DATASET as GROUND
 from pipeline.stages.rows import POINT_DATASET as POINT
+from pipeline.stages.sampling import video_rate_of
 
 
 @dataclass
