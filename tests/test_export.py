@@ -222,3 +222,25 @@ def test_a_rebuild_without_a_source_removes_its_datasets_and_videos_from_the_exp
     second = export_molmo2(str(copy), str(to), echo=lambda s: None)
     assert "moca_track" not in second["names"] and second["removed"] == 3  # two datasets, one video
     assert not (to / M2.TRACK_HOME / "MoCA").exists() and not (to / M2.TRACK_HOME / "tracking" / "moca").exists()
+
+
+def test_across_file_systems_the_videos_are_symbolic_links_never_copies(molmo2_build, tmp_path, monkeypatch):
+    import errno
+
+    from pipeline.ops import export as E
+
+    out, _ = molmo2_build
+    real_link = os.link
+
+    def cross_device(src, dst, *a, **k):
+        if str(src).endswith(".mp4"):
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real_link(src, dst, *a, **k)
+
+    monkeypatch.setattr(E.os, "link", cross_device)
+    result = export_molmo2(str(out), str(tmp_path / "data"), echo=lambda s: None)
+    n = sum(1 for p in result["paths"] if p.endswith(".mp4"))
+    assert result["videos"] == {"symlinked": n} and n > 30
+    videos = [p for p in (tmp_path / "data").rglob("*.mp4")]
+    assert len(videos) == n and all(p.is_symlink() and os.path.samefile(p, os.readlink(p)) for p in videos)
+    assert all(os.path.realpath(p).startswith(str(out)) for p in videos)
