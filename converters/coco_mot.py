@@ -19,14 +19,13 @@ note), and a video reads only its own rows.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections import defaultdict
 
 from pipeline import checks
 from pipeline.errors import SourceError
-from pipeline.stages.masks import clip_box
+from pipeline.stages.masks import source_box
 from pipeline.stages.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
 
 from .base import Converter, VideoRef, annotation_rate, category_names, check, require_dir
@@ -144,11 +143,11 @@ class SeaDronesSeeConverter(Converter):
                 continue
             tid, frame, bb = str(a["track_id"]), frame_of[a["image_id"]], a.get("bbox")
             category.setdefault(tid, cat)
-            ok = isinstance(bb, list) and len(bb) == 4 and all(isinstance(v, (int, float)) and math.isfinite(v) for v in bb)
-            box = clip_box((bb[0], bb[1], bb[0] + bb[2], bb[1] + bb[3]), width, height) if ok and bb[2] > 0 and bb[3] > 0 else None
+            ok = isinstance(bb, list) and len(bb) == 4 and all(isinstance(v, (int, float)) for v in bb)
+            box, problem = source_box(bb[0], bb[1], bb[0] + bb[2], bb[1] + bb[3], width, height) if ok else (
+                None, "box is not [x, y, w, h]")
             if box is None:
-                dropped.append(Dropped("box is not finite or has no area inside the image",
-                                       f"annotation {a.get('id')}: kept as not visible", tid, "frame", frame, path))
+                dropped.append(Dropped(problem, f"annotation {a.get('id')}: kept as not visible", tid, "frame", frame, path))
             if frame in tracks[tid]:  # a second box of the track on this image: keep the larger
                 dropped.append(Dropped("two boxes of one track on one image", f"annotation {a.get('id')}: the larger "
                                        "box is kept", tid, "frame", frame, path))

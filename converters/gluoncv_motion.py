@@ -22,7 +22,7 @@ from collections import defaultdict
 
 from pipeline import checks
 from pipeline.errors import SourceError
-from pipeline.stages.masks import clip_box
+from pipeline.stages.masks import source_box
 from pipeline.stages.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
 
 from .base import Converter, VideoRef, check, read_json, require_dir, source_path, stat_stamp
@@ -142,10 +142,9 @@ class PersonPath22Converter(Converter):
             if not (isinstance(bb, list) and len(bb) == 4 and all(isinstance(v, (int, float)) and math.isfinite(v) for v in bb)):
                 dropped.append(Dropped("box is not [x, y, w, h]", f"entity {k}", str(e["id"]), "frame", frame, where))
                 continue
-            box = clip_box((bb[0], bb[1], bb[0] + bb[2], bb[1] + bb[3]), width, height) if bb[2] > 0 and bb[3] > 0 else None
+            box, problem = source_box(bb[0], bb[1], bb[0] + bb[2], bb[1] + bb[3], width, height)
             if box is None:
-                dropped.append(Dropped("box has no area inside the image", f"entity {k}: kept as not visible",
-                                       str(e["id"]), "frame", frame, where))
+                dropped.append(Dropped(problem, f"entity {k}: kept as not visible", str(e["id"]), "frame", frame, where))
             tracks[str(e["id"])][frame] = box
         objects = []
         for tid in sorted(tracks, key=lambda t: (len(t), t)):

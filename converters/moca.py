@@ -23,7 +23,7 @@ from collections import defaultdict
 
 from pipeline import checks
 from pipeline.errors import SourceError
-from pipeline.stages.masks import clip_box
+from pipeline.stages.masks import source_box
 from pipeline.stages.records import Dropped, FrameAnnotation, Query, TrackedObject, Video, VideoRecord
 
 from .base import (
@@ -132,10 +132,9 @@ class MocaConverter(Converter):
                                        ref.video_id, "frame", frame, path, line))
                 continue
             _, x, y, w, h = shape
-            box = clip_box((x, y, x + w, y + h), width, height) if w > 0 and h > 0 else None
+            box, problem = source_box(x, y, x + w, y + h, width, height)
             if box is None:
-                dropped.append(Dropped("box has no area inside the image", f"{text[:40]}: kept as not visible",
-                                       ref.video_id, "frame", frame, path, line))
+                dropped.append(Dropped(problem, f"{text[:40]}: kept as not visible", ref.video_id, "frame", frame, path, line))
             obj.frames[frame] = FrameAnnotation(visible=box is not None, box=box)
         annotated = tuple(sorted(obj.frames))
         fps = float(ref.option("frame_fps", 30.0))

@@ -12,8 +12,8 @@ A pedestrian box counts as visible when its visibility is at least `min_visibili
 the visible part of a more occluded person is too small for its full box to prompt or score a mask.
 
 Bad rows never stop the sequence: a row whose frame or id is not a whole number, or whose frame is
-outside 1..seqLength, is left out; a box that is not finite, has no area or lies outside the image
-is kept as "not visible". Each is reported with the file and line. A wrong column count or a
+outside 1..seqLength, is left out; a box that is not finite, has no area, lies outside the image or
+is several frames across (`masks.source_box`: a 1e30 width) is kept as "not visible". Each is reported with the file and line. A wrong column count or a
 non-numeric field means the file is not a gt.txt, and rejects the sequence.
 
 Dialects are subclasses at the end of this module that change only what differs: SportsMOT
@@ -34,7 +34,7 @@ from pathlib import Path
 
 from pipeline import checks
 from pipeline.errors import SourceError
-from pipeline.stages.masks import clip_box
+from pipeline.stages.masks import source_box
 from pipeline.stages.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
 
 from .base import (
@@ -163,15 +163,8 @@ class MotConverter(Converter):
 
 
 def _box(r: "GtRow", width: int, height: int):
-    """(clipped 0-based box or None, problem or None) for one gt row."""
-    if not all(math.isfinite(v) for v in (r.left, r.top, r.width, r.height)):
-        return None, "box is not finite"
-    if r.width < 0 or r.height < 0:
-        return None, "negative box size"
-    if r.width == 0 or r.height == 0:
-        return None, "zero-area box"
-    box = clip_box((r.left - 1, r.top - 1, r.left - 1 + r.width, r.top - 1 + r.height), width, height)
-    return box, (None if box is not None else "box outside the image")
+    """(clipped 0-based box or None, problem or None) for one gt row (MOTChallenge boxes are 1-based)."""
+    return source_box(r.left - 1, r.top - 1, r.left - 1 + r.width, r.top - 1 + r.height, width, height)
 
 
 def read_seqinfo(path: str, root: str | None = None) -> dict:

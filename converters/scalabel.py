@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pipeline import checks
 from pipeline.errors import SourceError
-from pipeline.stages.masks import clip_box
+from pipeline.stages.masks import source_box
 from pipeline.stages.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
 
 from .base import Converter, VideoRef, check, image_size, read_json, require_dir, source_path
@@ -95,7 +95,9 @@ class ScalabelConverter(Converter):
             obj = TrackedObject(object_id=tid, kind="box", category=categories.pop())
             for (idx, lab), a in zip(labels, attrs):
                 b = lab["box2d"]
-                box = clip_box((b["x1"], b["y1"], b["x2"], b["y2"]), width, height)
+                box, problem = source_box(b["x1"], b["y1"], b["x2"], b["y2"], width, height)
+                if problem:
+                    dropped.append(Dropped(problem, f"frame {idx}: kept as not visible", tid, "frame", idx, path))
                 obj.frames[idx] = FrameAnnotation(visible=box is not None and not a.get("occluded") and not a.get("crowd"),
                                                   box=box)
             objects.append(obj)

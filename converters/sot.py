@@ -13,8 +13,10 @@ and differ in small things, each a class attribute or a short method of a subcla
   else nothing (TrackingNet: single-point tracks only).
 
 Boxes: no set states its origin, so they are read as 0-based pixels and clipped to the frame (negative
-x is common in TrackingNet and TNL2K). A box that is NaN or has no area on a frame flagged visible
-is kept as "not visible" and reported with the file and line. Lines may end in CRLF, pad numbers
+x is common in TrackingNet and TNL2K). A box that is NaN, has no area or is several frames across
+(`masks.source_box`) on a frame flagged visible is kept as "not visible" and reported with the file
+and line; a sequence folder without its box file (an empty LaSOT `<class>-<n>`) is a rejected video
+naming the missing file. Lines may end in CRLF, pad numbers
 with spaces or lack the last newline. Frames are listed from the folder and sorted by the number in
 their name (TrackingNet's `0.jpg, 1.jpg, ..., 10.jpg`), and must be as many as the boxes: a
 mismatch rejects the sequence, naming the file. Where a set ships a video per sequence instead
@@ -24,13 +26,13 @@ Videos2Frames.py has run), the video is read: frame i is its i-th decoded frame,
 
 from __future__ import annotations
 
-import math
 import os
+import re
 from pathlib import Path
 
 from pipeline import checks
 from pipeline.errors import SourceError
-from pipeline.stages.masks import clip_box
+from pipeline.stages.masks import source_box
 from pipeline.stages.records import Dropped, FrameAnnotation, Query, TrackedObject, Video, VideoRecord
 
 from .base import (
@@ -84,7 +86,9 @@ class SotConverter(Converter):
         for video_id, seq in self.sequences(root, split):
             if wanted is not None and video_id not in wanted:
                 continue
-            gt = next(seq / n for n in self.gt_names if (seq / n).exists())
+            # A sequence folder without its boxes is still a video of the split: loading it names the
+            # missing file (a rejects row), instead of the folder passing without a word.
+            gt = next((seq / n for n in self.gt_names if (seq / n).exists()), seq / self.gt_names[0])
             refs.append(self._ref(root, split, video_id, seq, [gt, *self.side_files(seq)]))
         if not refs:
             raise SourceError(root, f"no {self.title} sequence (a folder with {' or '.join(self.gt_names)}) "
@@ -131,6 +135,8 @@ class SotConverter(Converter):
 
     def load(self, ref: VideoRef) -> VideoRecord:
         gt_path = ref.files[0]
+        if not os.path.lexists(gt_path):  # a sequence folder without its boxes (an empty one)
+            raise SourceError(gt_path, "file is missing: the sequence folder holds no boxes")
         found = self.frames(ref)
         fps = float(ref.option("frame_fps", 30.0))
         if isinstance(found, str):  # a video file: its own size, length and rate
@@ -154,14 +160,7 @@ class SotConverter(Converter):
         obj = TrackedObject(object_id=ref.video_id, kind="box", category=self.category(ref))
         dropped = []
         for i, ((lineno, line), b) in enumerate(zip(lines, boxes)):
-            box, problem = None, None
-            if not all(math.isfinite(v) for v in b):
-                problem = "box is not finite"
-            elif b[2] <= 0 or b[3] <= 0:
-                problem = "box has no area"
-            else:
-                box = clip_box((b[0], b[1], b[0] + b[2], b[1] + b[3]), width, height)
-                problem = None if box is not None else "box outside the image"
+            box, problem = source_box(b[0], b[1], b[0] + b[2], b[1] + b[3], width, height)
             if problem and not hidden[i]:
                 dropped.append(Dropped(f"{problem} on a frame flagged visible", f"{line.strip()[:60]}: kept as not visible",
                                        ref.video_id, "frame", i, gt_path, lineno))
@@ -201,6 +200,15 @@ class LasotConverter(SotConverter):
 
     def split_dir(self, root: str, split: str) -> str:
         return root
+
+    def sequences(self, root: str, split: str) -> list[tuple[str, Path]]:
+        """Folders with boxes, and every `<class>/<class>-<n>` folder without them (an empty or
+        half-copied sequence is a rejected video naming what it lacks, not a silent gap)."""
+        found = dict(super().sequences(root, split))
+        for cls in sorted(p for p in Path(root).iterdir() if p.is_dir()):
+            for seq in sorted(p for p in cls.iterdir() if p.is_dir() and re.fullmatch(rf"{re.escape(cls.name)}-\d+", p.name)):
+                found.setdefault(seq.name, seq)
+        return sorted(found.items())
 
     def listed(self, root: str, split: str) -> set[str] | None:
         for name in (f"{split}_set.txt", f"{split}ing_set.txt"):

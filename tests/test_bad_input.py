@@ -183,8 +183,9 @@ def test_bad_gt_rows_are_left_out_with_file_and_line(root, tmp_path, case):
     assert not [r for r in rejects if r["video_id"] == "SAMPLE-02" and r["reason"] == "bad source file"]
 
 
-BAD_BOXES = {"nan box": ("nan", "box is not finite"), "zero width": ("0", "zero-area box"),
-             "negative width": ("-5", "negative box size")}
+BAD_BOXES = {"nan box": ("nan", "box is not finite"), "zero width": ("0", "box has no area"),
+             "negative width": ("-5", "box has no area"),
+             "absurd width": ("1e30", "box of 1e+30 x 171 px on a 320 x 240 frame is not a possible box")}
 
 
 @pytest.mark.parametrize("case", sorted(BAD_BOXES))
@@ -249,6 +250,26 @@ def test_lasot_nan_box_on_a_visible_frame(root, tmp_path):
     _, rejects = build(root, "lasot", tmp_path)
     (r,) = [r for r in rejects if r["file"] == str(gt)]
     assert r["line"] == 3 and r["reason"] == "box is not finite on a frame flagged visible" and r["frame"] == 2
+
+
+def test_lasot_absurd_box_on_a_visible_frame(root, tmp_path):
+    gt = lasot(root) / "groundtruth.txt"
+    lines = gt.read_text().splitlines()
+    lines[4] = "10,10,20,1e30"
+    gt.write_text("\n".join(lines) + "\n")
+    _, rejects = build(root, "lasot", tmp_path)
+    (r,) = [r for r in rejects if r["file"] == str(gt)]
+    assert r["line"] == 5 and r["frame"] == 4 and r["level"] == "frame"
+    assert r["reason"] == "box of 20 x 1e+30 px on a 320 x 240 frame is not a possible box on a frame flagged visible"
+
+
+def test_an_empty_lasot_sequence_folder_is_a_reject_naming_its_missing_boxes(root, tmp_path):
+    empty = lasot(root, "ball-9")
+    empty.mkdir()
+    summary, rejects = build(root, "lasot", tmp_path)
+    r = video_reject(rejects, "ball-9")
+    assert r["file"] == str(empty / "groundtruth.txt") and r["reason"] == "bad source file" and "missing" in r["detail"]
+    assert summary["sources"]["lasot/train"]["videos_ok"] == 2
 
 
 def test_lasot_bad_flags(root, tmp_path):

@@ -11,6 +11,7 @@ file would give different masks.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -225,6 +226,25 @@ def box_mask_agreement(rle: dict | None, box: Box) -> float:
     if rle is None:
         return 0.0
     return box_iou(mask_box(rle), box)
+
+
+# A box more than this many frame widths (or heights) across is not one a person drew: a number
+# like 1e30 in a box file. Real boxes run past the frame edge (clipped), never by several frames.
+MAX_BOX_FRAMES = 4
+
+
+def source_box(x0: float, y0: float, x1: float, y1: float, width: int, height: int) -> tuple[Box | None, str | None]:
+    """A box read from a source file, in pixels: (the box clipped to the frame, None) or (None,
+    what is wrong with it), for the converter to report with its file and line."""
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (x0, y0, x1, y1)):
+        return None, "box is not finite"
+    w, h = x1 - x0, y1 - y0
+    if w <= 0 or h <= 0:
+        return None, "box has no area"
+    if w > MAX_BOX_FRAMES * width or h > MAX_BOX_FRAMES * height:
+        return None, f"box of {w:.4g} x {h:.4g} px on a {width} x {height} frame is not a possible box"
+    box = clip_box((x0, y0, x1, y1), width, height)
+    return (box, None) if box is not None else (None, "box outside the image")
 
 
 def clip_box(box: Box, width: int, height: int) -> Box | None:
