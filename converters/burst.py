@@ -28,8 +28,8 @@ from pipeline.errors import SourceError
 from pipeline.stages import masks as M
 from pipeline.stages.records import FrameAnnotation, Query, TrackedObject, Video, VideoRecord
 
-from .base import Converter, VideoRef, category_names, check, require_dir
-from .split_index import IndexWriter, stream_items, top_level
+from pipeline.sources.base import Converter, VideoRef, category_names, check, require_dir
+from pipeline.sources.split_index import IndexWriter, stream_items, top_level
 
 SHAPE = "expected an object with a \"sequences\" list"
 
@@ -52,6 +52,8 @@ def split_sequences(path: str, writer: IndexWriter) -> None:
 
 class BurstConverter(Converter):
     name = "burst"
+    molmo2 = {"Burst": {"train": ("train",)}}
+    molmo2_points = {"burst": {"train": "train", "val": "val"}}
     kind = "mask"
     OPTIONS = {"annotation_file": (str, "all_classes.json", "which annotation file of the split to read")}
 

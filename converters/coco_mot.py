@@ -28,8 +28,8 @@ from pipeline.errors import SourceError
 from pipeline.stages.masks import source_box
 from pipeline.stages.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
 
-from .base import Converter, VideoRef, annotation_rate, category_names, check, require_dir
-from .split_index import IndexWriter, stream_items, top_level
+from pipeline.sources.base import Converter, VideoRef, annotation_rate, category_names, check, require_dir
+from pipeline.sources.split_index import IndexWriter, stream_items, top_level
 
 IGNORED = {"ignored", "ignore"}
 

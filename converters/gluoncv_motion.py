@@ -25,8 +25,8 @@ from pipeline.errors import SourceError
 from pipeline.stages.masks import source_box
 from pipeline.stages.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
 
-from .base import Converter, VideoRef, check, read_json, require_dir, source_path, stat_stamp
-from .split_index import IndexWriter, put_each_key
+from pipeline.sources.base import Converter, VideoRef, check, read_json, require_dir, source_path, stat_stamp
+from pipeline.sources.split_index import IndexWriter, put_each_key
 
 ANNO_DIR, DATA_DIR = "annotation", "raw_data"
 

@@ -26,7 +26,7 @@ from pipeline.errors import SourceError
 from pipeline.stages.masks import source_box
 from pipeline.stages.records import Dropped, FrameAnnotation, Query, TrackedObject, Video, VideoRecord
 
-from .base import (
+from pipeline.sources.base import (
     Converter,
     VideoRef,
     annotation_rate,
@@ -74,6 +74,8 @@ def species(sequence: str) -> str:
 
 class MocaConverter(Converter):
     name = "moca"
+    # MoCA has no splits: any --split name reads every sequence
+    molmo2 = {"MoCA": {"train": ("all", "train")}}
     title = "MoCA"
     kind = "box"
     OPTIONS = {"frame_fps": ((int, float), 30.0, "frame rate of JPEGImages (MoCA_filtered's renumbered frames: 10)")}

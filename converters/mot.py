@@ -37,7 +37,7 @@ from pipeline.errors import SourceError
 from pipeline.stages.masks import source_box
 from pipeline.stages.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
 
-from .base import (
+from pipeline.sources.base import (
     Converter,
     VideoRef,
     check,

@@ -30,7 +30,7 @@ from pipeline import checks
 from pipeline.errors import SourceError
 from pipeline.stages.records import Dropped, PngMasks, Query, TrackedObject, Video, VideoRecord
 
-from .base import (
+from pipeline.sources.base import (
     Converter,
     VideoRef,
     check,
@@ -194,6 +194,7 @@ class LvosConverter(PaletteConverter):
     `<split>_meta.json` and (v1) `<split>_expression_meta.json`, beside the split folders or inside them."""
 
     name = "lvos"
+    molmo2 = {"LVOSv1": {"train": ("train",)}}
 
     def _side(self, root: str, split: str, name: str) -> str | None:
         for path in (os.path.join(root, split, name), os.path.join(root, name)):
@@ -234,6 +235,7 @@ class LvosV2Converter(LvosConverter):
     two datasets, LVOSv1 and LVOSv2)."""
 
     name = "lvos_v2"
+    molmo2 = {"LVOSv2": {"train": ("train",)}}
 
 
 class RefYoutubeVosConverter(PaletteConverter):
@@ -242,6 +244,8 @@ class RefYoutubeVosConverter(PaletteConverter):
     `<root>/meta_expressions/<split>/meta_expressions.json`."""
 
     name = "ref_youtube_vos"
+    molmo2 = {"RefYoutubeVOS": {"train": ("train",), "valid": ("valid",)}}
+    molmo2_points = {"refyoutube": {"train": "train", "valid": "val"}}
     videos_side_files = True
     answerless_splits = ("valid", "test")
 
@@ -336,6 +340,8 @@ class RefDavis17Converter(PaletteConverter):
     else `Annotations`, the set DAVIS 2017 trainval ships), or either set by name."""
 
     name = "ref_davis17"
+    molmo2 = {"RefDavis17": {"train": ("train",), "valid": ("val",)}}
+    molmo2_points = {"refdavis17": {"train": "train", "val": "val"}}
     OPTIONS = {"frame_fps": ((int, float), 24.0, "frame rate of the DAVIS frames"),
                "expressions": (str, "full_video", "which text files: full_video, first_frame or both"),
                "masks": (str, "auto", "which DAVIS masks: auto, unsupervised or semisupervised")}

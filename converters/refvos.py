@@ -45,8 +45,8 @@ from pipeline.stages.records import (
     VideoRecord,
 )
 
-from .base import Converter, VideoRef, check, image_size, require_dir
-from .split_index import IndexWriter, SplitIndex, put_each_key
+from pipeline.sources.base import Converter, VideoRef, check, image_size, require_dir
+from pipeline.sources.split_index import IndexWriter, SplitIndex, put_each_key
 
 REFERRING, REASONING, NO_TARGET = 0, 1, 2
 VIDEOS_SHAPE = "expected {\"videos\": {video: {...}}} at the top level"
@@ -273,6 +273,9 @@ class MevisConverter(RefVosConverter):
     henghuiding/MeViS issue #18), hence `frame_fps` 5."""
 
     name = "mevis"
+    # The Molmo2 datasets this source fills ({class: {data split: our splits}}; pipeline/ops/molmo2.py)
+    molmo2 = {"Mevis": {"train": ("train",), "valid_u": ("valid_u",)}, "MevisChallenge": {"valid": ("valid",)}}
+    molmo2_points = {"mevis": {"train": "train", "valid_u": "val"}}
     OPTIONS = {"frame_fps": ((int, float), 5.0, "frame rate of the released JPEG frames")}
     no_mask_splits = ("valid",)
 
@@ -285,6 +288,7 @@ class MevisConverter(RefVosConverter):
 
 class RevosConverter(RefVosConverter):
     name = "revos"
+    molmo2 = {"ReVOS": {"train": ("train",)}}
     sort_frames = False
 
     def split_files(self, root, split):

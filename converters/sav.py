@@ -18,7 +18,7 @@ from pipeline.errors import SourceError
 from pipeline.stages import masks as M
 from pipeline.stages.records import FrameAnnotation, TrackedObject, Video, VideoRecord
 
-from .base import Converter, VideoRef, check, read_json, require_dir, source_path
+from pipeline.sources.base import Converter, VideoRef, check, read_json, require_dir, source_path
 
 ANNOTATION_FPS = 6.0
 

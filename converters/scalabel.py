@@ -27,7 +27,7 @@ from pipeline.errors import SourceError
 from pipeline.stages.masks import source_box
 from pipeline.stages.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
 
-from .base import Converter, VideoRef, check, image_size, read_json, require_dir, source_path
+from pipeline.sources.base import Converter, VideoRef, check, image_size, read_json, require_dir, source_path
 
 IGNORE = {"other person", "trailer", "other vehicle"}
 

@@ -35,7 +35,7 @@ from pipeline.errors import SourceError
 from pipeline.stages.masks import source_box
 from pipeline.stages.records import Dropped, FrameAnnotation, Query, TrackedObject, Video, VideoRecord
 
-from .base import (
+from pipeline.sources.base import (
     Converter,
     VideoRef,
     check,
@@ -194,6 +194,7 @@ class LasotConverter(SotConverter):
     `<split>ing_set.txt` (the official `training_set.txt` / `testing_set.txt`) when present."""
 
     name = "lasot"
+    molmo2 = {"LaSOT": {"train": ("train",)}}
     title = "LaSOT"
     frame_dirs = ("img",)
     sentence_files = ("nlp.txt",)
@@ -236,6 +237,7 @@ class Got10kConverter(SotConverter):
     test has first-frame boxes only and is refused."""
 
     name = "got10k"
+    molmo2 = {"GOT10k": {"train": ("train",)}}
     title = "GOT-10k"
     OPTIONS = {"frame_fps": ((int, float), 10.0, "frame rate of the frames (GOT-10k's are at its 10 Hz)")}
     frame_dirs = ("",)
@@ -284,6 +286,7 @@ class TrackingNetConverter(SotConverter):
     No label: single-point tracks only. TEST boxes are first-frame only and refused."""
 
     name = "trackingnet"
+    molmo2 = {"TrackingNet": {"train": ("train",) + tuple(f"TRAIN_{i}" for i in range(12))}}
     title = "TrackingNet"
     frame_dirs = ("",)  # the sequence's location is its frames/<seq> folder
     no_public_boxes = ("test", "TEST")
@@ -311,6 +314,7 @@ class Tnl2kConverter(SotConverter):
     one); `0,0,0,0` rows are absent; mixed CRLF/LF; the sentence often ends in a space."""
 
     name = "tnl2k"
+    molmo2 = {"TNL2K": {"train": ("train",)}}
     title = "TNL2K"
 
 
@@ -319,6 +323,7 @@ class VastTrackConverter(SotConverter):
     capital G, spaces in names; `0,0,0,0` = not visible. Category = the class folder."""
 
     name = "vasttrack"
+    molmo2 = {"VastTrack": {"train": ("train",)}}
     title = "VastTrack"
     gt_names = ("Groundtruth.txt", "groundtruth.txt")
     sentence_files = ("nlp.txt",)
@@ -333,6 +338,7 @@ class WebUavConverter(SotConverter):
     a zero box."""
 
     name = "webuav3m"
+    molmo2 = {"WebUAV": {"train": ("train",)}}
     title = "WebUAV-3M"
     gt_names = ("groundtruth_rect.txt",)
     frame_dirs = ("img",)
@@ -356,6 +362,7 @@ class WebUotConverter(WebUavConverter):
     with the box drawn on it, never a frame."""
 
     name = "webuot1m"
+    molmo2 = {"WebUOT": {"train": ("train",)}}
     title = "WebUOT-1M"
     frame_dirs = ("imgs",)
 
@@ -365,6 +372,7 @@ class UwCot220Converter(SotConverter):
     masks are not read: masks come from the segmenter as for every box source)."""
 
     name = "uw_cot220"
+    molmo2 = {"UWCOT": {"train": ("test", "train", "all")}}  # one set: any split name reads it
     title = "UW-COT220"
     gt_names = ("groundtruth_rect.txt",)
     frame_dirs = ("imgs",)

@@ -34,8 +34,8 @@ from pipeline.stages.records import (
     category_queries,
 )
 
-from .base import Converter, VideoRef, category_names, check, require_dir
-from .split_index import IndexWriter, stream_items, top_level
+from pipeline.sources.base import Converter, VideoRef, category_names, check, require_dir
+from pipeline.sources.split_index import IndexWriter, stream_items, top_level
 
 
 def split_video_coco(path: str, writer: IndexWriter) -> None:
@@ -175,6 +175,7 @@ class OvisConverter(VideoCocoConverter):
     """OVIS: `<root>/annotations_<split>.json`, frames `<root>/<split>/<video>/img_0000001.jpg`."""
 
     name = "ovis"
+    molmo2_points = {"ovis": {"train": "train", "valid": "val"}}
 
     def annotation_file(self, root, split):
         return os.path.join(root, f"annotations_{split}.json")
@@ -189,6 +190,8 @@ class LvvisConverter(VideoCocoConverter):
     not exhaustively labelled: no count rows from them. Molmo2 reads LV-VIS at 4 fps."""
 
     name = "lvvis"
+    molmo2 = {"LVVIS": {"train": ("train",)}}
+    molmo2_points = {"lvvis": {"train": "train", "val": "val"}}
     OPTIONS = {"frame_fps": ((int, float), 4.0, "frame rate of the frames listed in file_names")}
     exhaustive_splits = ("val",)
 
@@ -207,6 +210,7 @@ class YtvisConverter(VideoCocoConverter):
     `<root>/<split>/JPEGImages/<video>/00000.jpg` (every 5th frame of 30 fps video: 6 fps)."""
 
     name = "ytvis"
+    molmo2 = {"YTVIS": {"train": ("train",)}}
 
     def annotation_file(self, root, split):
         for path in (os.path.join(root, split, "instances.json"), os.path.join(root, f"{split}.json")):

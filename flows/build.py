@@ -40,7 +40,7 @@ from pipeline.errors import ConfigError  # noqa: E402
 def gpu_limit_name(ref, cfg: BuildConfig) -> str | None:
     """The concurrency limit a video's task must hold: `gpu-N` when it runs SAM 2 on CUDA device N,
     None otherwise (mask sources, GrabCut, CPU)."""
-    from converters import load_manifest
+    from pipeline.sources import load_manifest
 
     seg = cfg.segmenter
     if seg.name != "sam2" or load_manifest(ref.source)["kind"] != "box":

@@ -72,13 +72,18 @@ def build_parser() -> argparse.ArgumentParser:
                        description="List every source vgdata converts (data_manifests/).")
     p.add_argument("--markdown", action="store_true", help="print the README's table of what each layout was checked against")
 
-    from converters import SOURCES
+    from pipeline.sources import sources
+
+    try:
+        SOURCES = sources()
+    except VgdataError:  # nothing registered (vgdata not installed): the command says so when it runs
+        SOURCES = {}
 
     p = sub.add_parser("pull", help="download a source as its data manifest lists it (resumable, checked)",
                        description="Download a source's files into DIR: resumable HTTP downloads checked against "
                                    "their size and sha256, safe archive extraction, Hub files through "
                                    "huggingface_hub; sources behind a licence form print what to do.")
-    p.add_argument("source", choices=sorted(SOURCES), help="source name (see data_manifests/)")
+    p.add_argument("source", choices=sorted(SOURCES) or None, help="source name (see `vgdata sources`)")
     p.add_argument("--to", required=True, help="folder to download into (then use it as --root)")
     p.add_argument("--force", action="store_true", help="download again even what is complete")
 
@@ -157,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("convert", help="build both datasets from one source dataset on disk",
                        description="Convert one source dataset on disk into AcademicVideoPoint/AcademicVideoTrack shards.")
-    p.add_argument("source", choices=sorted(SOURCES), help="source name (see data_manifests/)")
+    p.add_argument("source", choices=sorted(SOURCES) or None, help="source name (see `vgdata sources`)")
     p.add_argument("--root", required=True, help="the source dataset's root folder")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--split", default="train", help="split to convert (default train)")
@@ -267,7 +272,7 @@ def _main(argv: list[str] | None = None) -> int:
 
             return sample_command(args.dir, force=args.force)
         if args.command == "sources":
-            from converters.registry import print_sources
+            from pipeline.sources.registry import print_sources
 
             print_sources(markdown=args.markdown)
             return 0

@@ -53,7 +53,7 @@ def run(cfg: BuildConfig, runner: str = "prefect", ray_address: str | None = Non
     `local` runs `run_build` here; `prefect` and `ray` run it inside the `build` flow, after the
     cheap checks (so a bad OUT or root is one line at once), on `server` (`server_for`) or the
     one PREFECT_API_URL names."""
-    from converters import load_manifest
+    from pipeline.sources import load_manifest
 
     if cfg.segmenter.name == "grabcut" and any(load_manifest(s.name)["kind"] == "box" for s in cfg.sources):
         print(GRABCUT_NOTE)

@@ -135,7 +135,7 @@ def build(cls, where: str, **fields):
 
 def check_config(cfg: BuildConfig, where: str = "config") -> BuildConfig:
     """Checks across settings, and each source's converter options."""
-    from converters import get_converter
+    from pipeline.sources import get_converter
 
     if cfg.track_clip_seconds * cfg.video_fps > MOLMO2_MAX_FRAMES + 1e-9:
         raise ConfigError(f"{where}: max_track_seconds {cfg.max_track_seconds:g} at sampling_fps {cfg.video_fps} is "

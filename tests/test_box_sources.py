@@ -303,7 +303,7 @@ def test_got10k_meta_info_absence_and_cover(shared_real, tmp_path):
     assert occluded == {10, 20}  # sampled every 5th frame at 10 fps
     assert not _rows(out, "AcademicVideoPoint", "got10k")
     with pytest.raises(Exception, match="first-frame only"):
-        from converters import get_converter
+        from pipeline.sources import get_converter
         get_converter("got10k").discover(str(tmp_path / "GOT10k"), "test")
 
 

@@ -2,7 +2,7 @@ import shutil
 
 import pytest
 
-from converters import get_converter
+from pipeline.sources import get_converter
 from pipeline.errors import SourceError
 
 

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from converters import get_converter
+from pipeline.sources import get_converter
 from converters.mot import parse_gt
 from pipeline.errors import SourceError
 

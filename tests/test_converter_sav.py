@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from converters import get_converter
+from pipeline.sources import get_converter
 from pipeline.errors import SourceError
 from pipeline.stages import masks as M
 from pipeline.stages import points as P

@@ -48,12 +48,14 @@ def test_every_name_the_list_fills_gets_exactly_the_builds_rows(molmo2_export):
     out, to, result = molmo2_export
     claimed = {name for name, status, _, _ in list_table() if status != "not filled"}
     assert set(result["names"]) == claimed  # the fixture fills every name the list claims
-    for cls in M2.CLASSES.values():
-        for data_split, ours in cls.splits.items():
+    for name, by_source in M2.claims().items():
+        cls = M2.CLASSES[name]
+        ((source, claim),) = by_source.items()  # each Molmo2 class is filled by one built-in source
+        for data_split, ours in claim.items():
             for task in cls.tasks:
                 rel = f"{M2.TRACK_HOME}/{cls.rows_dir(task, data_split)}"
                 dataset = "AcademicVideoGround" if task == "ground" else "AcademicVideoTrack"
-                want = [r for split in ours for r in _build_rows(out, dataset, cls.source, split) if r["task"] == task]
+                want = [r for split in ours for r in _build_rows(out, dataset, source, split) if r["task"] == task]
                 if cls.evaluated(data_split):
                     want = [_no_occluded(r) for r in want]
                 got = _exported(to, rel) if want else []
@@ -79,7 +81,7 @@ def test_point_rows_carry_molmo2s_subsets_and_the_video_names_it_joins(molmo2_ex
     assert Counter(r["subset"] for r in rows["val"]) == Counter({"mevis": 3, "refdavis17": 3})
     for split, found in rows.items():
         for r in found:
-            subset = next(p for p in M2.POINT_SUBSETS.values() if p.subset == r["subset"])
+            subset = M2.POINT_SUBSETS[r["subset"]]
             if subset.name_is_file:
                 assert r["video_name"].endswith(".mp4")
             if subset.by_dataset:  # BURST's <dataset>/<sequence> id: the dataset is a folder of its own
@@ -136,7 +138,7 @@ def test_list_prints_every_name_with_what_fills_it_or_why_not(molmo2_export, cap
     assert main(["export", "molmo2", "--list"]) == 0
     text = capsys.readouterr().out
     assert "41 names: 34 filled, 1 exported but not buildable by name in Molmo2, 6 not filled." in text
-    assert "ViCaS is not converted yet" in text and "MevisChallenge(split='test'" in text
+    assert "no registered source fills Molmo2's ViCaS" in text and "MevisChallenge(split='test'" in text
     rows = {name: n for name, _, _, n in list_table(str(out))}
     assert rows["mevis_track_1fps"] == "train 5, validation 3, test 3" and rows["vicas_track"] == ""
     assert rows["academic_video_points"] == "train 12, val 6"

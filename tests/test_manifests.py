@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from converters import SOURCES, load_manifest
-from converters.registry import NOT_INDEPENDENT, evidence, sources_markdown
+from pipeline.sources import load_manifest, sources
+from pipeline.sources.registry import NOT_INDEPENDENT, evidence, sources_markdown
 from flows.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -21,7 +21,7 @@ def _test_functions(path: Path) -> set[str]:
     return {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
 
 
-@pytest.mark.parametrize("name", sorted(SOURCES))
+@pytest.mark.parametrize("name", sorted(sources()))
 def test_every_source_names_its_real_file_and_test_or_its_readers(name):
     c = load_manifest(name).get("checked_against")
     assert isinstance(c, dict), f"{name}: no checked_against"

@@ -17,7 +17,7 @@ import os
 import pyarrow.parquet as pq
 import pytest
 
-from converters import SOURCES, get_converter, load_manifest
+from pipeline.sources import get_converter, load_manifest, sources
 from flows.cli import main
 from tests import mask_layouts as L
 from tests.conftest import real_fixture
@@ -264,7 +264,7 @@ def test_real_ref_youtube_vos_expressions_parse(tmp_path):
         entry["expressions"][eid]["obj_id"] = oid
     patched = tmp_path / "patched.json"
     patched.write_text(json.dumps({"videos": {vid: entry}}))
-    from converters.base import VideoRef
+    from pipeline.sources.base import VideoRef
 
     ref = VideoRef("ref_youtube_vos", "valid", vid, str(tmp_path), "", ("masks", str(patched)))
     queries, _ = RefYoutubeVosConverter().queries(ref, [])
@@ -276,7 +276,7 @@ def test_real_ref_youtube_vos_expressions_parse(tmp_path):
 def test_every_source_is_listed(capsys):
     assert main(["sources"]) == 0
     out = capsys.readouterr().out
-    for name in SOURCES:
+    for name in sources():
         assert name in out
     assert "CC BY-NC-SA 4.0" in out and "AcademicVideoPoint" in out
 

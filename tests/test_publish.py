@@ -285,8 +285,7 @@ def test_publish_molmo2_layout_loads_with_datasets_from_the_repositories_molmo2_
     build, _ = molmo2_build
     out = link_copy(build, tmp_path / "out")
     results = publish_molmo2(str(out), "org", endpoint=hub.url, base_delay=0.01, echo=lambda s: None, run_audit=False)
-    assert {r.plan.repo for r in results} == {f"org/{c.repo}" for c in M2.CLASSES.values() if c.source} | {
-        f"org/{M2.POINT_REPO}"}
+    assert {r.plan.repo for r in results} == {f"org/{M2.CLASSES[c].repo}" for c in M2.claims()} | {f"org/{M2.POINT_REPO}"}
     exported = export_molmo2(str(out), str(tmp_path / "x"), echo=lambda s: None)
     asked, want = [], {}
     for rel, info in exported["datasets"].items():

@@ -154,10 +154,10 @@ def test_pull_licence_gated_source_says_what_to_do(tmp_path, capsys):
 
 
 def test_pull_every_manifest_has_a_download_section():
-    from converters import SOURCES, load_manifest
+    from pipeline.sources import load_manifest, sources
     from pipeline.ops.pull import plan_for
 
-    for name in SOURCES:
+    for name in sources():
         plan = plan_for(name, load_manifest(name))
         assert plan.files or plan.manual, name
 

@@ -33,7 +33,7 @@ def tiny_sam2_settings(**kw):
 @pytest.mark.slow
 def test_sam2_real_predictor_random_weights_shapes_ids_frames(sample_dir):
     pytest.importorskip("sam2")
-    from converters import get_converter
+    from pipeline.sources import get_converter
     from pipeline.stages.frames import read_frames
     from pipeline.stages.sampling import sample_frames
 
@@ -140,7 +140,7 @@ def test_reprompt_when_mask_leaks_out_of_the_box():
 def test_sampled_frames_are_decoded_on_demand_and_held_bounded(tmp_path):
     """A long video's sampled frames are never all in memory: SampledFrames keeps at most `keep`,
     and GrabCut walks frame by frame, so each frame is decoded once however many objects it has."""
-    from converters import get_converter
+    from pipeline.sources import get_converter
     from pipeline.stages.frames import SampledFrames, read_frames
     from pipeline.stages.segmenters import get_segmenter
     from pipeline.stages.segmenters.base import SegmenterSettings, SegmentRequest

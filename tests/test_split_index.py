@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from converters import get_converter
-from converters import split_index as S
+from pipeline.sources import get_converter
+from pipeline.sources import split_index as S
 from converters.refvos import meta_videos, split_by_key
 from flows.cli import main
 from pipeline.errors import SourceError

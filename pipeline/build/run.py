@@ -14,8 +14,8 @@ import os
 import time
 from typing import Callable
 
-from converters import get_converter, load_manifest
-from converters.base import VideoRef
+from pipeline.sources import get_converter, load_manifest
+from pipeline.sources.base import VideoRef
 from pipeline.build.runner import LocalRunner, batches, index_dir, lost_result
 from pipeline.build.video import VideoResult
 from pipeline.build.write import write_outputs

@@ -21,8 +21,8 @@ import os
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Callable, Iterator
 
-from converters import get_converter, load_manifest
-from converters.base import Converter, VideoRef
+from pipeline.sources import get_converter, load_manifest
+from pipeline.sources.base import Converter, VideoRef
 from pipeline.build.video import VideoResult, process_video_cached, rejected_video
 from pipeline.config import BuildConfig
 from pipeline.errors import TransientError

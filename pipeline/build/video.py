@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 import pyarrow as pa
 
-from converters.base import Converter, VideoRef
+from pipeline.sources.base import Converter, VideoRef
 from pipeline import __version__, checks
 from pipeline.config import BuildConfig
 from pipeline.errors import SamplingError, SourceError, TransientError

@@ -117,7 +117,7 @@ def card_yaml(manifest: dict, manifests: dict[str, dict], out: str | None = None
 
 
 def _source_manifests(manifest: dict) -> dict[str, dict]:
-    from converters import load_manifest
+    from pipeline.sources import load_manifest
 
     names = {s["source"] for s in manifest["shards"]} | {s["name"] for s in manifest["config"]["sources"]}
     return {n: load_manifest(n) for n in sorted(names)}

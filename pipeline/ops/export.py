@@ -114,28 +114,28 @@ def plan(manifest: dict, out: str | None = None) -> Plan:
     by_pair: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for s in manifest.get("shards", []):
         by_pair[(s["dataset"], s["source"], s["split"])].append(s)
+    point_claims = M2.point_claims()
     for (dataset, source, split), shards in sorted(by_pair.items()):
         where = f"{dataset} {source}/{split}"
         if dataset == POINT_DATASET:
-            subset = M2.POINT_SUBSETS.get(source)
+            subset, splits = point_claims.get(source, (None, {}))
             if subset is None:
                 left_out.append(f"{where}: Molmo2's AcademicVideoPoint knows the subsets "
-                                f"{', '.join(sorted(p.subset for p in M2.POINT_SUBSETS.values()))}, not {source}")
-            elif split not in subset.splits:
-                left_out.append(f"{where}: Molmo2 reads {source}'s point rows of splits "
-                                f"{', '.join(sorted(subset.splits))} only")
+                                f"{', '.join(sorted(M2.POINT_SUBSETS))}, and no source fills one with {source}")
+            elif split not in splits:
+                left_out.append(f"{where}: Molmo2 reads {source}'s point rows of splits {', '.join(sorted(splits))} only")
             elif point_rate != M2.POINT_RATE:
                 left_out.append(f"{where}: point rows at {point_rate} fps; Molmo2's AcademicVideoPoint reads "
                                 f"{M2.POINT_RATE} fps rows (videos-{M2.POINT_RATE}fps)")
             else:
-                psplit = subset.splits[split]
+                psplit = splits[split]
                 path = f"{M2.VIDEO_HOME}/{M2.POINT_REPO}-{psplit}"
                 targets.setdefault(path, Target(path, POINT_DATASET, psplit)).shards.extend(shards)
             continue
         classes = M2.classes_of(source)
         placed, read = False, set()
         for cls in classes:
-            data_split = M2.data_split_of(cls, split)
+            data_split = M2.data_split_of(cls, source, split)
             if data_split is None:
                 continue
             tasks = [t for t in cls.tasks if (t == "ground") == (dataset == GROUND_DATASET)]
@@ -152,7 +152,8 @@ def plan(manifest: dict, out: str | None = None) -> Plan:
             elif dataset == GROUND_DATASET and not any("ground" in c.tasks for c in classes):
                 left_out.append(f"{where}: Molmo2 reads no ground task for {source}")
             else:
-                wanted = sorted({s for c in classes for splits in c.splits.values() for s in splits})
+                claims = M2.claims()
+                wanted = sorted({s for c in classes for splits in claims[c.cls][source].values() for s in splits})
                 left_out.append(f"{where}: Molmo2 reads {source}'s splits {', '.join(wanted)} only")
     return Plan(sorted(targets.values(), key=lambda t: t.path), left_out)
 
@@ -180,10 +181,9 @@ def _visible_only(table: pa.Table) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=table.schema)
 
 
-def _point_rows(table: pa.Table, source: str, split: str) -> pa.Table:
+def _point_rows(table: pa.Table, subset: M2.PointSubset) -> pa.Table:
     """Point rows as `AcademicVideoPoint` reads them: its subset name, and the video name its
     `_make_video_path` joins."""
-    subset = M2.POINT_SUBSETS[source]
     rows = table.to_pylist()
     for r in rows:
         r["subset"] = subset.subset
@@ -277,10 +277,11 @@ class Export:
             yield table
 
     def point_tables(self, t: Target) -> Iterator[pa.Table]:
+        claims = M2.point_claims()
         for shard, table in _batches(self.out, t.shards):
-            subset = M2.POINT_SUBSETS[shard["source"]]
+            subset = M2.POINT_SUBSETS[claims[shard["source"]][0]]
             src = table.column("video_path").to_pylist()
-            table = _point_rows(table, shard["source"], shard["split"])
+            table = _point_rows(table, subset)
             for s, name, ds in zip(src, table.column("video_name").to_pylist(), table.column("dataset").to_pylist()):
                 self.link_video(s, f"{M2.VIDEO_HOME}/{subset.video_path(t.data_split, name, ds)}")
                 self.files_of[t.path].add(f"{M2.VIDEO_HOME}/{subset.video_path(t.data_split, name, ds)}")
@@ -546,14 +547,16 @@ def _filled_by(name: M2.Name) -> tuple[str, str]:
     """(what fills `name`, or why nothing does) for `--list`."""
     rate = f"{name.rate} fps" if name.rate else "every rate"
     if name.points:
-        parts = [f"{p.source} ({', '.join(f'{s}->{m}' for s, m in p.splits.items())})" for p in M2.POINT_SUBSETS.values()]
+        parts = [f"{source} as {subset} ({', '.join(f'{s}->{m}' for s, m in splits.items())})"
+                 for source, (subset, splits) in sorted(M2.point_claims().items())]
         return "filled", f"AcademicVideoPoint rows at {M2.POINT_RATE} fps of " + ", ".join(parts)
     cls = M2.CLASSES[name.cls]
-    if cls.source is None:
-        return "not filled", cls.why_not
-    splits = ", ".join(f"{s}: {'+'.join(f'{cls.source}/{o}' for o in cls.splits.get(d, ()))}"
-                       for s, d in cls.split_map.items() if cls.splits.get(d))
-    what = f"{cls.source} task {name.task} at {rate} ({splits})"
+    by_source = M2.claims().get(cls.cls, {})
+    if not by_source:
+        return "not filled", f"no registered source fills Molmo2's {cls.cls} (a converter's `molmo2` says which it fills)"
+    splits = ", ".join(f"{s}: {'+'.join(f'{src}/{o}' for src, claim in by_source.items() for o in claim.get(d, ()))}"
+                       for s, d in cls.split_map.items() if any(d in claim for claim in by_source.values()))
+    what = f"{', '.join(by_source)} task {name.task} at {rate} ({splits})"
     if cls.cls == "MevisChallenge":
         return ("rows only", what + "; Molmo2's get_dataset_by_name cannot build this name at "
                 f"{M2.MOLMO2_COMMIT} (it gives MevisChallenge no split: TypeError); "

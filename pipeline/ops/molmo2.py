@@ -4,7 +4,10 @@ of vgdata's sources, tasks, splits and rates fill it. Plain data: `vgdata export
 
 Read from allenai/molmo2 at commit f3cb108 (`olmo/data/get_dataset.py`,
 `olmo/data/academic_video_track_datasets.py`, `olmo/data/academic_video_datasets.py`,
-`olmo/data/dataset.py`); `tests/test_molmo2_reads.py` checks every entry against that code:
+`olmo/data/dataset.py`); `tests/test_molmo2_reads.py` checks every entry against that code. Which
+vgdata source fills which of them is said by the sources themselves (`Converter.molmo2`,
+`Converter.molmo2_points`), so that a source in a package of its own fills Molmo2's names as the
+built-in ones do:
 - A tracking class (`TrackingDataset` subclass) reads the rows of (task, data split) with
   `datasets.load_from_disk(VIDEO_TRACK_DATA_HOME/tracking/<DATASET_NAME>/<task>/<data split>)` when
   that folder exists, else `load_dataset(HF_SOURCE, config, split=<data split>)` (config = the task,
@@ -20,7 +23,9 @@ Read from allenai/molmo2 at commit f3cb108 (`olmo/data/get_dataset.py`,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from pipeline.sources import sources
 
 TRACK_HOME = "video_datasets/video_track"  # VIDEO_TRACK_DATA_HOME, relative to MOLMO_DATA_DIR
 VIDEO_HOME = "video_datasets"  # VIDEO_DATA_HOME
@@ -38,11 +43,8 @@ class TrackClass:
     videos: str  # _get_video_dir(data split), relative to VIDEO_TRACK_DATA_HOME ("{split}": the data split)
     tasks: tuple[str, ...]
     split_map: dict[str, str]  # Molmo2 split -> data split (SPLIT_MAP)
-    source: str | None  # the vgdata source that fills it (None: not converted yet)
-    splits: dict[str, tuple[str, ...]] = field(default_factory=dict)  # data split -> vgdata splits
     masks: str | None = "{home}/{split}/MasksRLE"  # where get() opens MasksRLE on a non-train split
     sot: bool = False  # one repository for all single-object-track classes, config = dataset_name
-    why_not: str = ""  # why vgdata does not fill it
 
     def video_dir(self, data_split: str) -> str:
         return self.videos.format(split=data_split)
@@ -65,55 +67,42 @@ class TrackClass:
 TRAIN = {"train": "train"}
 EVAL = {"train": "train", "validation": "valid", "test": "valid"}
 MOT_TASKS = ("track", "ground", "single_point_track")
-TBD_VICAS = "ViCaS is not converted yet (the issue on the sources Molmo2 reads that are still missing)"
-TBD_REASONVOS = "ReasonVOS is not converted yet (the issue on the sources Molmo2 reads that are still missing)"
-TBD_LATOT = "LaTOT is not converted yet (the issue on the sources Molmo2 reads that are still missing)"
-TBD_TNLLT = "TNLLT is not converted yet (the issue on the sources Molmo2 reads that are still missing)"
 
 
-def _sot(cls: str, name: str, home: str, videos: str, source: str | None, splits: tuple[str, ...] = ("train",),
-         why_not: str = "") -> TrackClass:
-    return TrackClass(cls, name, "molmo2-single-object-track", home, videos, ("single_point_track",), TRAIN, source,
-                      {"train": splits} if source else {}, masks=None, sot=True, why_not=why_not)
+def _sot(cls: str, name: str, home: str, videos: str) -> TrackClass:
+    return TrackClass(cls, name, "molmo2-single-object-track", home, videos, ("single_point_track",), TRAIN, masks=None,
+                      sot=True)
 
 
 CLASSES: dict[str, TrackClass] = {c.cls: c for c in [
     TrackClass("Mevis", "mevis", "molmo2-mevis", "MeViS", "MeViS/{split}/videos", MOT_TASKS,
-               {"train": "train", "validation": "valid_u", "test": "valid_u"}, "mevis",
-               {"train": ("train",), "valid_u": ("valid_u",)}),
+               {"train": "train", "validation": "valid_u", "test": "valid_u"}),
     TrackClass("MevisChallenge", "mevis-valid", "molmo2-mevis-valid", "MeViS", "MeViS/{split}/videos", ("track",),
-               {"test": "valid"}, "mevis", {"valid": ("valid",)}),
+               {"test": "valid"}),
     TrackClass("RefYoutubeVOS", "ref-yt-vos", "molmo2-ref-yt-vos", "Ref-YT-VOS", "Ref-YT-VOS/{split}/videos",
-               ("track",), EVAL, "ref_youtube_vos", {"train": ("train",), "valid": ("valid",)}),
+               ("track",), EVAL),
     TrackClass("RefDavis17", "ref-davis17", "molmo2-ref-davis17", "Ref-DAVIS17", "Ref-DAVIS17/{split}/videos",
-               ("track",), EVAL, "ref_davis17", {"train": ("train",), "valid": ("val",)}),
+               ("track",), EVAL),
     TrackClass("ReasonVOS", "reasonvos", "molmo2-reasonvos", "ReasonVOS", "ReasonVOS/videos", ("track",),
-               {"test": "test"}, None, masks="{home}/MasksRLE", why_not=TBD_REASONVOS),
-    TrackClass("Burst", "burst", "molmo2-burst", "TAO-Amodal", "TAO-Amodal/{split}/videos", MOT_TASKS, TRAIN,
-               "burst", {"train": ("train",)}),
-    TrackClass("LVVIS", "lv-vis", "molmo2-lv-vis", "LV-VIS", "LV-VIS/{split}/videos", MOT_TASKS, TRAIN, "lvvis",
-               {"train": ("train",)}),
-    TrackClass("YTVIS", "yt-vis", "molmo2-yt-vis", "YT-VIS", "YT-VIS/{split}/videos", ("track",), TRAIN, "ytvis",
-               {"train": ("train",)}),
-    TrackClass("ViCaS", "vicas", "molmo2-vicas", "ViCaS", "ViCaS/{split}/videos", MOT_TASKS, TRAIN, None,
-               why_not=TBD_VICAS),
-    TrackClass("ReVOS", "revos", "molmo2-revos", "ReVOS", "ReVOS/{split}/videos", MOT_TASKS, TRAIN, "revos",
-               {"train": ("train",)}),
-    TrackClass("MoCA", "moca", "molmo2-moca", "MoCA", "MoCA/videos", ("track", "ground"), TRAIN, "moca",
-               {"train": ("all", "train")}),  # MoCA has no splits: any --split name reads every sequence
-    _sot("LVOSv1", "lvosv1", "LVOSv1", "LVOSv1/{split}/videos", "lvos"),
-    _sot("LVOSv2", "lvosv2", "LVOSv2", "LVOSv2/{split}/videos", "lvos_v2"),
-    _sot("LaSOT", "lasot", "LaSOT", "LaSOT/{split}/videos", "lasot"),
-    _sot("UWCOT", "uwcot", "UW-COT220", "UW-COT220/UW-COT220", "uw_cot220", ("test", "train", "all")),  # one set
-    _sot("WebUOT", "webuot", "webuot", "webuot/Train", "webuot1m"),
-    _sot("LaTOT", "latot", "LaTOT", "LaTOT/videos", None, why_not=TBD_LATOT),
-    _sot("TNL2K", "tnl2k", "TNL2K", "TNL2K/videos", "tnl2k"),
-    _sot("TNLLT", "tnnlt", "TNLLT", "TNLLT/videos", None, why_not=TBD_TNLLT),
-    _sot("WebUAV", "webuav", "WebUAV", "WebUAV/videos", "webuav3m"),
-    _sot("GOT10k", "got10k", "GOT-10k", "GOT-10k/videos", "got10k"),
-    _sot("VastTrack", "vasttrack", "VastTrack", "VastTrack/videos", "vasttrack"),
-    _sot("TrackingNet", "trackingnet", "TrackingNet", "TrackingNet/videos", "trackingnet",
-         ("train",) + tuple(f"TRAIN_{i}" for i in range(12))),
+               {"test": "test"}, masks="{home}/MasksRLE"),
+    TrackClass("Burst", "burst", "molmo2-burst", "TAO-Amodal", "TAO-Amodal/{split}/videos", MOT_TASKS, TRAIN),
+    TrackClass("LVVIS", "lv-vis", "molmo2-lv-vis", "LV-VIS", "LV-VIS/{split}/videos", MOT_TASKS, TRAIN),
+    TrackClass("YTVIS", "yt-vis", "molmo2-yt-vis", "YT-VIS", "YT-VIS/{split}/videos", ("track",), TRAIN),
+    TrackClass("ViCaS", "vicas", "molmo2-vicas", "ViCaS", "ViCaS/{split}/videos", MOT_TASKS, TRAIN),
+    TrackClass("ReVOS", "revos", "molmo2-revos", "ReVOS", "ReVOS/{split}/videos", MOT_TASKS, TRAIN),
+    TrackClass("MoCA", "moca", "molmo2-moca", "MoCA", "MoCA/videos", ("track", "ground"), TRAIN),
+    _sot("LVOSv1", "lvosv1", "LVOSv1", "LVOSv1/{split}/videos"),
+    _sot("LVOSv2", "lvosv2", "LVOSv2", "LVOSv2/{split}/videos"),
+    _sot("LaSOT", "lasot", "LaSOT", "LaSOT/{split}/videos"),
+    _sot("UWCOT", "uwcot", "UW-COT220", "UW-COT220/UW-COT220"),
+    _sot("WebUOT", "webuot", "webuot", "webuot/Train"),
+    _sot("LaTOT", "latot", "LaTOT", "LaTOT/videos"),
+    _sot("TNL2K", "tnl2k", "TNL2K", "TNL2K/videos"),
+    _sot("TNLLT", "tnnlt", "TNLLT", "TNLLT/videos"),
+    _sot("WebUAV", "webuav", "WebUAV", "WebUAV/videos"),
+    _sot("GOT10k", "got10k", "GOT-10k", "GOT-10k/videos"),
+    _sot("VastTrack", "vasttrack", "VastTrack", "VastTrack/videos"),
+    _sot("TrackingNet", "trackingnet", "TrackingNet", "TrackingNet/videos"),
 ]}
 
 
@@ -124,10 +113,8 @@ class PointSubset:
 
     subset: str
     root: str
-    source: str
     name_is_file: bool = False  # refdavis17, mevis, refyoutube: video_name is the file name, .mp4 included
     by_dataset: bool = False  # burst: a <dataset>/ folder between the root and the file
-    splits: dict[str, str] = field(default_factory=dict)  # vgdata split -> Molmo2 point split (train, val)
 
     def video_path(self, split: str, video_name: str, dataset: str | None) -> str:
         """`_make_video_path`, relative to VIDEO_DATA_HOME (video_name as Molmo2 reads it)."""
@@ -139,17 +126,13 @@ class PointSubset:
 
 POINT_REPO = "molmo2-academic-video-points"
 POINT_SPLITS = ("train", "val")
-POINT_SUBSETS: dict[str, PointSubset] = {p.source: p for p in [
-    PointSubset("lvvis", "LV-VIS/{split}/videos-2fps", "lvvis", splits={"train": "train", "val": "val"}),
-    PointSubset("ovis", "OVIS/videos-2fps", "ovis", splits={"train": "train", "valid": "val"}),
-    PointSubset("burst", "TAO-Amodal/{split}/videos-2fps", "burst", by_dataset=True,
-                splits={"train": "train", "val": "val"}),
-    PointSubset("refdavis17", "Ref-DAVIS17/{split}/videos-2fps", "ref_davis17", name_is_file=True,
-                splits={"train": "train", "val": "val"}),
-    PointSubset("mevis", "mevis/MeViS_release/{split}/videos-2fps", "mevis", name_is_file=True,
-                splits={"train": "train", "valid_u": "val"}),
-    PointSubset("refyoutube", "Ref-YT-VOS/{split}/videos-2fps", "ref_youtube_vos", name_is_file=True,
-                splits={"train": "train", "valid": "val"}),
+POINT_SUBSETS: dict[str, PointSubset] = {p.subset: p for p in [
+    PointSubset("lvvis", "LV-VIS/{split}/videos-2fps"),
+    PointSubset("ovis", "OVIS/videos-2fps"),
+    PointSubset("burst", "TAO-Amodal/{split}/videos-2fps", by_dataset=True),
+    PointSubset("refdavis17", "Ref-DAVIS17/{split}/videos-2fps", name_is_file=True),
+    PointSubset("mevis", "mevis/MeViS_release/{split}/videos-2fps", name_is_file=True),
+    PointSubset("refyoutube", "Ref-YT-VOS/{split}/videos-2fps", name_is_file=True),
 ]}
 POINT_RATE = 2  # AcademicVideoPoint(fps=2) and its videos-2fps roots
 
@@ -199,13 +182,34 @@ def _names() -> list[Name]:
 NAMES: list[Name] = _names()
 
 
+def claims() -> dict[str, dict[str, dict[str, tuple[str, ...]]]]:
+    """{Molmo2 class: {source: {data split: the source's splits that fill it}}}, from the sources."""
+    found: dict[str, dict] = {}
+    for name, conv in sources().items():
+        for cls, splits in (vars(conv).get("molmo2") or {}).items():
+            if cls not in CLASSES:
+                continue
+            found.setdefault(cls, {})[name] = {d: tuple(s) for d, s in splits.items()}
+    return found
+
+
+def point_claims() -> dict[str, tuple[str, dict[str, str]]]:
+    """{source: (Molmo2 point subset, {source split: Molmo2 point split})}, from the sources."""
+    found = {}
+    for name, conv in sources().items():
+        for subset, splits in (vars(conv).get("molmo2_points") or {}).items():
+            if subset in POINT_SUBSETS:
+                found[name] = (subset, dict(splits))
+    return found
+
+
 def classes_of(source: str) -> list[TrackClass]:
-    return [c for c in CLASSES.values() if c.source == source]
+    return [CLASSES[c] for c, by_source in claims().items() if source in by_source]
 
 
-def data_split_of(cls: TrackClass, split: str) -> str | None:
-    """The Molmo2 data split a vgdata split of `cls.source` fills (None: none)."""
-    return next((d for d, ours in cls.splits.items() if split in ours), None)
+def data_split_of(cls: TrackClass, source: str, split: str) -> str | None:
+    """The Molmo2 data split `source`'s split fills in `cls` (None: none)."""
+    return next((d for d, ours in claims().get(cls.cls, {}).get(source, {}).items() if split in ours), None)
 
 
 def molmo2_splits(cls: TrackClass, data_split: str) -> list[str]:

@@ -141,7 +141,7 @@ def card_front(r: StagedRepo, licence: str) -> dict:
 
 
 def repo_card(r: StagedRepo, manifest: dict) -> str:
-    from converters import load_manifest
+    from pipeline.sources import load_manifest
 
     manifests = {s: load_manifest(s) for s in sorted(r.sources)}
     licence, why = most_restrictive({s: m["licence_id"] for s, m in manifests.items()})

@@ -295,7 +295,7 @@ def free_space_ok(to: str, need: int | None) -> bool:
 
 def pull_command(source: str, to: str, force: bool = False, quiet: bool = False) -> int:
     """`vgdata pull`: 0 when everything is in place; 3 when a licence-gated source still needs the user."""
-    from converters import load_manifest
+    from pipeline.sources import load_manifest
 
     report = pull(source, to, load_manifest(source), force=force, show_progress=False if quiet else None)
     for label, items in (("downloaded", report.downloaded), ("already complete", report.skipped),

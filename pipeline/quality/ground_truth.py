@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 
 import pyarrow.compute as pc
 
-from converters import get_converter
-from converters.base import VideoRef
+from pipeline.sources import get_converter
+from pipeline.sources.base import VideoRef
 from pipeline.errors import VgdataError
 from pipeline.outputs.manifest import read_manifest  # noqa: F401 - the build's manifest, for audit/report/eval
 from pipeline.stages import masks as M

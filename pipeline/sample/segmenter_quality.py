@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from converters import get_converter
+from pipeline.sources import get_converter
 from pipeline.build.video import sampled_boxes
 from pipeline.sample.data import load_truth, mot_scenes
 from pipeline.stages import masks as M

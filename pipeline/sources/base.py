@@ -21,8 +21,10 @@ import math
 import os
 import re
 import statistics
+import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from pipeline import checks
@@ -54,6 +56,19 @@ class Converter(ABC):
     title: str = ""  # the dataset's own spelling, for messages
     kind: Kind
     OPTIONS: dict[str, Option] = {}
+    # The data manifest, relative to the folder of the module that defines the class; None: the
+    # built-in sources' `data_manifests/<name>.yaml` beside their package.
+    MANIFEST: str | None = None
+    # The allenai/molmo2 datasets this source fills (`vgdata export molmo2`, pipeline/ops/molmo2.py):
+    # {Molmo2 class: {its data split: this source's splits}}, and {point subset: {this source's
+    # split: train or val}}. A class's own statement only: a subclass that is another source says its own.
+    molmo2: dict[str, dict[str, tuple[str, ...]]] = {}
+    molmo2_points: dict[str, dict[str, str]] = {}
+
+    @classmethod
+    def manifest_path(cls) -> Path:
+        here = Path(sys.modules[cls.__module__].__file__).resolve().parent
+        return here / cls.MANIFEST if cls.MANIFEST else here.parent / "data_manifests" / f"{cls.name}.yaml"
 
     def __init__(self, index_dir: str | None = None, **options):
         """`index_dir`: where split-wide annotation files are indexed per video (the build gives
