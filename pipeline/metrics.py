@@ -205,7 +205,8 @@ def score_track_row(row: dict, text: str, truth) -> dict:
 def evaluate(predictions: str, out: str, overrides: dict[str, str] | None = None) -> EvalResult:
     """Score `predictions` (JSON lines) against the build in `out`, reading masks from its sources:
     the rows a prediction names, each source video read once for both datasets."""
-    from pipeline.quality.ground_truth import GroundTruth, read_manifest
+    from pipeline.outputs.manifest import read_manifest
+    from pipeline.quality.ground_truth import GroundTruth
     from pipeline.quality.rows import rows_by_video, shards_by_pair
 
     manifest = read_manifest(out)

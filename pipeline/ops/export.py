@@ -54,7 +54,8 @@ from pipeline.outputs.lock import held, out_lock, writable_folder
 from pipeline.outputs.schemas import DATASET_SCHEMAS, hf_features
 from pipeline.progress import progress
 from pipeline.quality.files import check_build
-from pipeline.quality.ground_truth import GroundTruth, TruthError, read_manifest
+from pipeline.outputs.manifest import read_manifest
+from pipeline.quality.ground_truth import GroundTruth, TruthError
 from pipeline.stages import masks as MK
 from pipeline.stages.rows import GROUND_DATASET, POINT_DATASET, TRACK_DATASET
 from pipeline.stages.sampling import rates_text, video_rate_of

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipeline.errors import VgdataError
-from pipeline.quality.ground_truth import GroundTruth, TruthError, VideoTruth, read_manifest
+from pipeline.outputs.manifest import read_manifest
+from pipeline.quality.ground_truth import GroundTruth, TruthError, VideoTruth
 from pipeline.quality.rows import rows_by_video, shards_by_pair
 from pipeline.stages.sampling import video_rate_of
 from pipeline.stages.molmo_text import parse

@@ -19,7 +19,6 @@ import pyarrow.compute as pc
 from pipeline.sources import get_converter
 from pipeline.sources.base import VideoRef
 from pipeline.errors import VgdataError
-from pipeline.outputs.manifest import read_manifest  # noqa: F401 - the build's manifest, for audit/report/eval
 from pipeline.stages import masks as M
 from pipeline.stages.png_masks import read_png_masks
 from pipeline.stages.records import Query, TrackedObject

@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 
 from pipeline.errors import VgdataError
 from pipeline.progress import progress
-from pipeline.quality.ground_truth import GroundTruth, TruthError, read_manifest
+from pipeline.outputs.manifest import read_manifest
+from pipeline.quality.ground_truth import GroundTruth, TruthError
 from pipeline.quality.rows import video_of
 from pipeline.report.plots import plot_all
 from pipeline.report.previews import Preview, centre_offsets, preview_row, sample_rows

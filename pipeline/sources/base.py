@@ -289,10 +289,13 @@ def annotation_rate(fps: float, annotated: tuple[int, ...]) -> float:
 
 
 def parse_numbers(path: str, line: str, lineno: int, sep: str = ",") -> list[float]:
-    """The numbers of one text line (`sep`-, tab- or space-separated). NaN and inf parse: callers
-    decide what a non-finite value means (usually a rejected row, never a crash)."""
+    """The numbers of one text line: `sep`- or tab-separated (spaces beside them are padding), else
+    space-separated. NaN and inf parse: callers decide what a non-finite value means (usually a
+    rejected row, never a crash)."""
+    line = line.replace("\t", sep)
+    fields = line.replace(" ", "").split(sep) if sep in line else line.split()
     try:
-        return [float(x) for x in line.replace("\t", sep).replace(" ", "").split(sep) if x != ""]
+        return [float(x) for x in fields if x != ""]
     except ValueError:
         raise SourceError(path, f"line {lineno}: not a list of numbers: {line.strip()[:80]!r}") from None
 
