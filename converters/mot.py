@@ -29,13 +29,22 @@ from __future__ import annotations
 import configparser
 import math
 import os
+import re
 from collections import defaultdict
 from pathlib import Path
 
 from pipeline import checks
 from pipeline.errors import SourceError
 from pipeline.stages.masks import source_box
-from pipeline.stages.records import Dropped, FrameAnnotation, TrackedObject, Video, VideoRecord
+from pipeline.stages.records import (
+    Dropped,
+    FrameAnnotation,
+    Query,
+    TrackedObject,
+    Video,
+    VideoRecord,
+    category_queries,
+)
 
 from pipeline.sources.base import (
     Converter,
@@ -397,3 +406,111 @@ class AnimalTrackConverter(MotConverter):
                 source_path(video, ref.root)
                 return {"video_file": video}
         raise SourceError(ref.location, f"no frames: neither {info['imDir']}/ nor img1/ nor {ref.video_id}.mp4")
+
+
+UAVDT_CATEGORIES = {1: "car", 2: "truck", 3: "bus"}
+# The toolkit's test sequences (UAV-benchmark-MOTD_v1.0 utils/CalculateDetectionPR_seq.m); the
+# other 30 of the 50 are the training set.
+UAVDT_TEST = ("M0203", "M0205", "M0208", "M0209", "M0403", "M0601", "M0602", "M0606", "M0701", "M0801", "M0802",
+              "M1001", "M1004", "M1007", "M1009", "M1101", "M1301", "M1302", "M1303", "M1401")
+UAVDT_HIDDEN = 2  # out-of-view 2 = medium-out, occlusion 2 = large-occ: not visible
+
+
+class UavdtConverter(Converter):
+    """UAVDT's multi-object part (Du et al., ECCV 2018; the seed's "UAV-MOTD"): frames
+    `UAV-benchmark-M/<seq>/img000001.jpg` (1024x540, 30 fps), boxes in the toolkit's
+    `UAV-benchmark-MOTD_v1.0/GT/<seq>_gt_whole.txt` (or a `GT/` folder at the root):
+    `frame,id,x,y,w,h,out-of-view,occlusion,category`, 1-based frames, boxes in pixels;
+    out-of-view 1 none / 2 medium / 3 small, occlusion 1 none / 2 large / 3 medium / 4 small,
+    category 1 car / 2 truck / 3 bus. A box is visible unless out-of-view or occlusion is 2 (a
+    medium part out of view, a large part covered), as SwinTrack's reader marks them. A track that
+    changes category (36 in the release) takes its most frequent one, reported. `<seq>_gt_ignore.txt`
+    marks regions whose vehicles nobody annotated, so the source gives no count rows. Splits: `test`
+    is the toolkit's 20 sequences, `train` the other 30 (or the names in `M_attr/<split>/`), `all`
+    every one."""
+
+    name = "uavdt"
+    title = "UAVDT"
+    kind = "box"
+    OPTIONS = {"frame_fps": ((int, float), 30.0, "frame rate of the frames (30: the paper's)")}
+
+    def folders(self, root: str) -> tuple[Path, Path]:
+        """(the sequences' folder, the GT folder)."""
+        base = Path(root)
+        # tensorbay's loader docstring names the frames' folder UAVDT_Benchmark_M (its code reads UAV-benchmark-M)
+        frames = next((p for p in (base / "UAV-benchmark-M", base / "UAVDT_Benchmark_M") if p.is_dir()), base)
+        gt = next((p for p in (base / "UAV-benchmark-MOTD_v1.0" / "GT", base / "GT") if p.is_dir()), None)
+        if gt is None:
+            raise SourceError(root, "no GT folder (UAV-benchmark-MOTD_v1.0/GT/ or GT/ with <seq>_gt_whole.txt)")
+        return frames, gt
+
+    def split_names(self, root: str, split: str, present: list[str]) -> list[str]:
+        attr = Path(root) / "M_attr" / split
+        if attr.is_dir():
+            wanted = {p.name.split("_attr")[0] for p in attr.glob("*_attr.txt")}
+            return [s for s in present if s in wanted]
+        if split == "all":
+            return present
+        if split == "test":
+            return [s for s in present if s in UAVDT_TEST]
+        if split == "train":
+            return [s for s in present if s not in UAVDT_TEST]
+        raise SourceError(root, f"UAVDT split {split!r}: use train, test or all (or an M_attr/{split}/ folder)")
+
+    def discover(self, root: str, split: str) -> list[VideoRef]:
+        require_dir(root, "UAVDT root")
+        frames, gt = self.folders(root)
+        # Every sequence folder is a video of the split: one without its ground truth is a rejected
+        # video naming the missing file, not a silent gap.
+        present = sorted(p.name for p in frames.iterdir() if p.is_dir() and re.fullmatch(r"M\d{4}", p.name))
+        return [self._ref(root, split, seq, frames / seq, [gt / f"{seq}_gt_whole.txt"])
+                for seq in self.split_names(root, split, present)]
+
+    def load(self, ref: VideoRef) -> VideoRecord:
+        (gt_path,) = ref.files
+        if not os.path.lexists(gt_path):
+            raise SourceError(gt_path, "file is missing: the sequence's frames have no ground truth")
+        names = list_frames(ref.location, ref.root)
+        width, height = image_size(os.path.join(ref.location, names[0]), ref.root)
+        fps = check(ref.location, checks.frame_rate, ref.option("frame_fps", 30.0), "frame_fps")
+        n = len(names)
+        dropped: list[Dropped] = []
+        rows: dict[str, list] = defaultdict(list)
+        for lineno, line in enumerate(read_text(gt_path, root=ref.root).splitlines(), 1):
+            if not line.strip():
+                continue
+            v = parse_numbers(gt_path, line, lineno)
+            if len(v) != 9:
+                raise SourceError(gt_path, f"line {lineno}: {len(v)} columns, expected frame,id,x,y,w,h,"
+                                  "out-of-view,occlusion,category")
+            frame, track, x, y, w, h, oov, occ, cat = v
+            problem = _bad_row(frame, track, 1.0, cat, 1.0, n)
+            if problem is None and int(cat) not in UAVDT_CATEGORIES:
+                problem = f"category {cat:g} is not 1 (car), 2 (truck) or 3 (bus): row left out"
+            if problem:
+                dropped.append(Dropped(problem, line.strip()[:80], None, "frame", None, gt_path, lineno))
+                continue
+            rows[str(int(track))].append((int(frame) - 1, x, y, w, h, oov, occ, int(cat), lineno))
+        if not rows:
+            raise SourceError(gt_path, "no annotation rows" + (f" ({len(dropped)} unusable)" if dropped else ""))
+        objects = []
+        for tid in sorted(rows, key=int):
+            cats = [r[7] for r in rows[tid]]
+            cat = max(sorted(set(cats)), key=cats.count)
+            if len(set(cats)) > 1:
+                dropped.append(Dropped("track changes category", f"{', '.join(UAVDT_CATEGORIES[c] for c in sorted(set(cats)))}: "
+                                       f"{UAVDT_CATEGORIES[cat]} (the most frequent) kept", tid, file=gt_path))
+            obj = TrackedObject(tid, "box", category=UAVDT_CATEGORIES[cat], number=int(tid))
+            for frame, x, y, w, h, oov, occ, _, lineno in rows[tid]:
+                box, problem = source_box(x, y, x + w, y + h, width, height)
+                if problem:
+                    dropped.append(Dropped(problem, f"{x:g},{y:g},{w:g},{h:g}: kept as not visible", tid, "frame",
+                                           frame, gt_path, lineno))
+                obj.frames[frame] = FrameAnnotation(visible=box is not None and UAVDT_HIDDEN not in (oov, occ), box=box)
+            objects.append(obj)
+        video = Video(source=ref.source, split=ref.split, video_id=ref.video_id, width=width, height=height,
+                      n_frames=n, fps=fps, annotation_fps=fps, frames_dir=ref.location, frame_files=names,
+                      input_files=ref.files, root=ref.root)
+        # Vehicles inside the ignore regions are not annotated: a count would be short of the truth.
+        queries = [Query(q.query_id, q.text, q.object_ids, q.type, countable=False) for q in category_queries(objects)]
+        return VideoRecord(video, objects, tuple(range(n)), dropped, queries=queries)

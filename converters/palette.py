@@ -189,6 +189,15 @@ class MoseConverter(PaletteConverter):
     OPTIONS = {"frame_fps": ((int, float), 5.0, "frame rate of the released frames")}
 
 
+class MoseV2Converter(MoseConverter):
+    """MOSEv2 (Ding et al., 2025): MOSE's layout and palette PNGs (`<split>/{JPEGImages,
+    Annotations}/<video>/00000.{jpg,png}`), more videos and categories, `meta_<split>.json` beside
+    them (frames and sizes, not read); valid holds first-frame masks only. A source of its own so
+    that one build holds both releases (Molmo2 reads them apart, as MOSESource and MOSEv2Source)."""
+
+    name = "mosev2"
+
+
 class LvosConverter(PaletteConverter):
     """LVOS (v1; v2 is `LvosV2Converter`): `<root>/<split>/{JPEGImages,Annotations}/<video>/`,
     `<split>_meta.json` and (v1) `<split>_expression_meta.json`, beside the split folders or inside them."""
@@ -434,3 +443,96 @@ class VipsegConverter(PaletteConverter):
 
     def queries(self, ref, objects):
         return None, []  # one per thing category found on the sampled frames
+
+
+class ReasonVosConverter(Converter):
+    """ReasonVOS (VideoLISA's reasoning benchmark, evaluation only): `<root>/{meta_expressions.json,
+    JPEGImages/<video>/<frame>.jpg, Annotations/<source>_<video>_<obj_id>/<frame>.png}` (or those
+    inside `<root>/ReasonVOS/`). `meta_expressions.json`: `videos -> {source, frames, expressions:
+    [{obj_id, exp_id, exp_text, is_sent}]}` (a list; the release before 2024-12-27 kept a dict, read
+    too). Each object has a folder of binary masks named by the source, the video and its `obj_id`
+    (verbatim: VIPSeg's are zero-padded), any non-zero pixel the object's; each expression is a
+    reasoning query over its object. An `exp_id` repeated in a video (independent readers renumber
+    them) gets a suffix, `-2`, ...: a query id must be unique in its video. One split, test. The
+    frames come from MeViS, MOSE, BURST and VIPSeg; no file gives their rate (option frame_fps)."""
+
+    name = "reasonvos"
+    title = "ReasonVOS"
+    kind = "mask"
+    molmo2 = {"ReasonVOS": {"test": ("test",)}}
+    OPTIONS = {"frame_fps": ((int, float), 6.0, "frame rate of the frames (no file gives it)")}
+
+    @staticmethod
+    def base(root: str) -> str:
+        inner = os.path.join(root, "ReasonVOS")
+        return inner if os.path.isfile(os.path.join(inner, "meta_expressions.json")) else root
+
+    def discover(self, root: str, split: str) -> list[VideoRef]:
+        require_dir(root, "ReasonVOS root")
+        base = self.base(root)
+        meta = os.path.join(base, "meta_expressions.json")
+        refs = []
+        for vid in sorted(meta_videos(self, meta, root).keys()):
+            check(meta, checks.relative_path, vid, "video key")
+            refs.append(self._ref(root, split, vid, os.path.join(base, "JPEGImages", vid), [meta]))
+        return refs
+
+    def fingerprint(self, ref: VideoRef) -> list:
+        return [meta_videos(self, ref.files[0], ref.root).digest(ref.video_id)]
+
+    def load(self, ref: VideoRef) -> VideoRecord:
+        meta = ref.files[0]
+        entry = video_entry(self, meta, ref.root, ref.video_id)
+        source = entry.get("source")
+        if not isinstance(source, str) or not source:
+            raise SourceError(meta, f"video {ref.video_id!r}: no \"source\" (the dataset its frames come from)")
+        images = list_files(ref.location, IMAGE_EXTENSIONS)
+        if not images:
+            raise SourceError(ref.location, "no frame images")
+        check(ref.location, checks.frame_count, len(images), "number of frames")
+        position = {os.path.splitext(n)[0]: i for i, n in enumerate(images)}
+        expressions = entry.get("expressions")
+        items = list(expressions.values()) if isinstance(expressions, dict) else expressions
+        if not isinstance(items, list) or not items:
+            raise SourceError(meta, f"video {ref.video_id!r}: no \"expressions\"")
+        objects: dict[str, TrackedObject] = {}
+        object_files: dict[str, dict[int, str]] = {}
+        queries, seen, dropped = [], {}, []
+        for k, e in enumerate(items):
+            if not isinstance(e, dict) or not isinstance(e.get("exp_text"), str) or e.get("obj_id") is None:
+                raise SourceError(meta, f"video {ref.video_id!r}, expression {k}: needs exp_text and obj_id")
+            anno = f"{source}_{ref.video_id}_{e['obj_id']}"
+            if anno not in objects:
+                folder = os.path.join(self.base(ref.root), "Annotations", anno)
+                require_dir(folder, f"object {anno!r} masks")
+                files = {}
+                for png in list_files(folder, (".png",)):
+                    stem = os.path.splitext(png)[0]
+                    if stem not in position:
+                        raise SourceError(os.path.join(folder, png), f"mask has no frame {stem} in {ref.location}")
+                    files[position[stem]] = os.path.join(folder, png)
+                objects[anno] = TrackedObject(anno, "mask")
+                object_files[anno] = files
+            qid = str(e.get("exp_id", k))
+            seen[qid] = seen.get(qid, 0) + 1
+            if seen[qid] > 1:
+                dropped.append(Dropped("repeated exp_id", f"expression {k}: exp_id {qid} again, asked as {qid}-{seen[qid]}",
+                                       level="row", file=meta))
+                qid = f"{qid}-{seen[qid]}"
+            if not e["exp_text"].strip():
+                dropped.append(Dropped("empty expression", f"expression {qid}", level="row", file=meta))
+                continue
+            queries.append(Query(qid, " ".join(e["exp_text"].split()), (anno,), "reasoning"))
+        annotated = sorted({f for files in object_files.values() for f in files})
+        if not annotated:
+            raise SourceError(os.path.join(self.base(ref.root), "Annotations"), f"no mask of video {ref.video_id!r}")
+        first = object_files[next(a for a in object_files if object_files[a])]
+        width, height = image_size(first[min(first)], ref.root)
+        fps = float(self.options["frame_fps"])
+        video = Video(source=ref.source, split=ref.split, video_id=ref.video_id, width=width, height=height,
+                      n_frames=len(images), fps=fps, annotation_fps=fps, frames_dir=ref.location,
+                      frame_files=tuple(images), input_files=ref.files, root=ref.root)
+        spec = PngMasks({f: next(files[f] for files in object_files.values() if f in files) for f in annotated},
+                        "binary", objects=tuple(objects), declared_only=True, object_files=object_files)
+        return VideoRecord(video, list(objects.values()), tuple(annotated), dropped, queries=queries, png_masks=spec)
+

@@ -31,7 +31,7 @@ import re
 from pathlib import Path
 
 from pipeline import checks
-from pipeline.errors import SourceError
+from pipeline.errors import ConfigError, SourceError
 from pipeline.stages.masks import source_box
 from pipeline.stages.records import Dropped, FrameAnnotation, Query, TrackedObject, Video, VideoRecord
 
@@ -88,8 +88,7 @@ class SotConverter(Converter):
                 continue
             # A sequence folder without its boxes is still a video of the split: loading it names the
             # missing file (a rejects row), instead of the folder passing without a word.
-            gt = next((seq / n for n in self.gt_names if (seq / n).exists()), seq / self.gt_names[0])
-            refs.append(self._ref(root, split, video_id, seq, [gt, *self.side_files(seq)]))
+            refs.append(self._ref(root, split, video_id, seq, [self.gt_file(seq), *self.side_files(seq)]))
         if not refs:
             raise SourceError(root, f"no {self.title} sequence (a folder with {' or '.join(self.gt_names)}) "
                                     f"for split {split!r}")
@@ -98,6 +97,10 @@ class SotConverter(Converter):
     def listed(self, root: str, split: str) -> set[str] | None:
         """Names in a split list file (LaSOT `testing_set.txt`, GOT-10k `list.txt`), if there is one."""
         return None
+
+    def gt_file(self, seq: Path) -> Path:
+        """The sequence's box file (the first of `gt_names` there, else the one it should have)."""
+        return next((seq / n for n in self.gt_names if (seq / n).exists()), seq / self.gt_names[0])
 
     def side_files(self, seq: Path) -> list[Path]:
         """The per-sequence files load() reads besides the boxes (for cache keys and the manifest)."""
@@ -316,6 +319,120 @@ class Tnl2kConverter(SotConverter):
     name = "tnl2k"
     molmo2 = {"TNL2K": {"train": ("train",)}}
     title = "TNL2K"
+
+
+# The authors' 50 test sequences (Open_VLTrack TNLLT_Evaluation_Toolkit/sequence_evaluation_config/
+# testing_set.txt, the same as scripts/TNL2KLTDataset/tnl_lt_test_split.txt); the other 150 train.
+TNLLT_TEST = frozenset({
+    "JE_BF5_Weapon_video_Z01", "JE_BaseBall_video_02", "JE_BasketballPlayer_video_002", "JE_BatMan_video_01",
+    "JE_BianLian_video_06", "JE_BianSeLong_video_02", "JE_BluceLi_video_13", "JE_CarNight_video_X02",
+    "JE_ChangeWeapon_02", "JE_ClothChange_video_01", "JE_ClothChange_video_12", "JE_CrashCar_video_10",
+    "JE_FaceChange_video_A06", "JE_Game_WalkingDead_video_ZZ02", "JE_GirlHead_video_01",
+    "JE_GirlHead_video_14", "JE_GodWar_video_04", "JE_GuMuLiYing_video_04", "JE_GuMuLiYing_video_10",
+    "JE_Gumuliying_video_12", "JE_Horizontalbar_08", "JE_Horizontalbar_09", "JE_Horse_03", "JE_Hulk_video_x1",
+    "JE_KongqueKaiping_video_02", "JE_MaoXianRen_video_09", "JE_MaoXianRen_video_11", "JE_Muma_24",
+    "JE_PersonFly_video_01", "JE_RaceCar_01", "JE_ShipNight_video_02", "JE_Ship_video_X02", "JE_Sking_02",
+    "JE_Sking_04", "JE_SoliderHead_video_C04", "JE_SoliderHead_video_C05", "JE_SoliderHead_video_C07",
+    "JE_SoliderHead_video_C08", "JE_SoliderHead_video_C13", "JE_SpaceShip_video_09", "JE_SportGirl_video_07",
+    "JE_Transform_video_Q09", "JE_Transformation_video_04", "JE_Weapon_ChangeGUN_video_Z07",
+    "JE_Weapon_ChangeGUN_video_Z11", "JE_Weapon_HandGUN_video_01", "JE_Wukong_video_p707",
+    "JE_interlaken_00_b_01", "JE_littleAnimal_video_06", "JE_robot_x03",
+})
+
+
+class TnlltConverter(SotConverter):
+    """TNLLT (ReasoningTrack's long-term TNL2K extension, sequences `JE_*`): `<seq>/{imgs/00001.png,
+    groundtruth.txt, absent_label.txt, attributes.txt, language.txt}` under the root (or
+    `frames/`, or a split folder). As TNL2K, plus `absent_label.txt`: one flag per frame, which the
+    authors' toolkit and training reader read as 1 = visible (`calc_seq_err_robust.m` drops the
+    frames flagged 0), the opposite of TNL2K's absent files; option `absent_label` says which.
+    A zero box is hidden too. Splits: the authors' lists (`TNLLT_TEST`), not the folders."""
+
+    name = "tnllt"
+    title = "TNLLT"
+    molmo2 = {"TNLLT": {"train": ("train",)}}
+    frame_dirs = ("imgs",)
+    OPTIONS = {**SotConverter.OPTIONS,
+               "absent_label": (str, "visible", "what a 1 in absent_label.txt means: visible (the authors' reading) "
+                                                "or absent")}
+
+    def sequences(self, root: str, split: str) -> list[tuple[str, Path]]:
+        """The authors' split by name: test = their 50 test sequences, train = the others, all =
+        every one (wherever the archive put them: the root, `frames/` or a split folder)."""
+        found = super().sequences(root, split)
+        if split == "all":
+            return found
+        if split not in ("train", "test"):
+            raise SourceError(root, f"TNLLT split {split!r}: use train, test or all")
+        return [(v, seq) for v, seq in found if (v in TNLLT_TEST) == (split == "test")]
+
+    def side_files(self, seq: Path) -> list[Path]:
+        return [seq / "language.txt"] + ([seq / "absent_label.txt"] if (seq / "absent_label.txt").exists() else [])
+
+    @classmethod
+    def check_options(cls, options: dict) -> dict:
+        options = super().check_options(options)
+        if options.get("absent_label", "visible") not in ("visible", "absent"):
+            raise ConfigError(f"source {cls.name!r}: option 'absent_label' must be visible or absent, "
+                              f"got {options['absent_label']!r}")
+        return options
+
+    def hidden(self, ref: VideoRef, boxes: list[list[float]]) -> list[bool]:
+        zero = super().hidden(ref, boxes)
+        if len(ref.files) < 3:
+            return zero
+        meaning = self.options["absent_label"]
+        flags = read_flags(ref.files[2], len(boxes), ref.root)
+        return [z or (f == (meaning == "absent")) for f, z in zip(flags, zero)]
+
+
+class LatotConverter(SotConverter):
+    """LaTOT (tiny object tracking): `<seq>/{img/<n>.jpg, <seq>.txt}` under the root (or a `LaTOT/`
+    or `TOT/` folder in it): the box file is named after the sequence; x,y,w,h per frame,
+    tab-, comma- or space-separated floats; a box without area is the object not being visible; frames are
+    numbered from anywhere (`01110.jpg` ...) and paired with the boxes in order. No text: the label
+    is the name without its number (`electric_bicycle-x` -> electric bicycle), and the rows are
+    single-point tracks. A `<split>.txt` beside the sequences (the authors' `train.txt`, entries
+    `car15.txt`) or in `dataset-split/` (as TSN's LaTOT sample has it) selects a split; without one
+    every sequence is read. The frame rate is in no
+    public file (option frame_fps)."""
+
+    name = "latot"
+    title = "LaTOT"
+    molmo2 = {"LaTOT": {"train": ("train",)}}
+    frame_dirs = ("img",)
+
+    def gt_file(self, seq: Path) -> Path:
+        return seq / f"{seq.name}.txt"
+
+    def sequences(self, root: str, split: str) -> list[tuple[str, Path]]:
+        base = Path(root)
+        require_dir(root, "LaTOT root")
+        for inner in ("LaTOT", "TOT"):
+            if (base / inner).is_dir():
+                base = base / inner
+        found = {seq.name: seq for pattern in ("*/", "*/*/") for seq in base.glob(pattern)
+                 if seq.is_dir() and ((seq / f"{seq.name}.txt").exists() or (seq / "img").is_dir())}
+        return sorted(found.items())
+
+    def listed(self, root: str, split: str) -> set[str] | None:
+        for folder in (Path(root), Path(root) / "LaTOT", Path(root) / "TOT", Path(root) / "dataset-split"):
+            listing = folder / f"{split}.txt"
+            if listing.is_file():
+                return {n[:-4] if n.endswith(".txt") else n for n in read_text(str(listing), root=root).split()}
+        return None
+
+    def side_files(self, seq: Path) -> list[Path]:
+        return []
+
+    def hidden(self, ref: VideoRef, boxes: list[list[float]]) -> list[bool]:
+        return [len(b) == 4 and (b[2] <= 0 or b[3] <= 0) for b in boxes]
+
+    def category(self, ref: VideoRef) -> str | None:
+        return re.sub(r"\d+$", "", ref.video_id.split("-")[0]).replace("_", " ").strip() or ref.video_id
+
+    def query(self, ref: VideoRef, obj: TrackedObject) -> list[Query] | None:
+        return []
 
 
 class VastTrackConverter(SotConverter):

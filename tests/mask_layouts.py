@@ -267,6 +267,52 @@ def write_lvos(root: str, split: str = "train") -> dict[str, Truth]:
     return {vid: t}
 
 
+def write_reasonvos(root: str) -> dict[str, Truth]:
+    """ReasonVOS: a binary mask folder per object (`<source>_<video>_<obj_id>`, a PNG on every frame,
+    empty where the object is not seen), expressions as a list with an exp_id repeated."""
+    vid, n = "4c2d2e0a", 30
+    masks = scene(n, DISCS)
+    names = [f"{i:05d}" for i in range(n)]
+    jpegs(os.path.join(root, "JPEGImages", vid), [f"{x}.jpg" for x in names])
+    for o, per in masks.items():
+        folder = os.path.join(root, "Annotations", f"mose_{vid}_{o}")
+        os.makedirs(folder, exist_ok=True)
+        for f, m in enumerate(per):
+            Image.fromarray((m * 255).astype(np.uint8), mode="L").save(os.path.join(folder, f"{names[f]}.png"))
+    exps = [{"obj_id": "1", "exp_id": "0", "exp_text": "the disc that leaves the frame first", "is_sent": False},
+            {"obj_id": "2", "exp_id": "1", "exp_text": "what drifts left and down", "is_sent": False},
+            {"obj_id": "3", "exp_id": "1", "exp_text": "the object that shows up last", "is_sent": True}]
+    with open(os.path.join(root, "meta_expressions.json"), "w") as f:
+        json.dump({"videos": {vid: {"source": "mose", "frames": names, "expressions": exps}}}, f)
+    t = Truth(6.0, {f"mose_{vid}_{o}": dict(enumerate(per)) for o, per in masks.items()})
+    t.queries = {e["exp_text"]: {f"mose_{vid}_{e['obj_id']}"} for e in exps}
+    return {vid: t}
+
+
+def write_vicas(root: str, split: str = "train", seconds: int = 5) -> dict[str, Truth]:
+    """ViCaS: a JSON per video with COCO RLEs per track on every frame of a 30 fps video (is_gt once
+    a second, SAM 2's masks on the others), the split list, the frames decoded at 30 fps."""
+    vid, n = 9505, 30 * seconds
+    masks = scene(n, [(1, 4, 20, 0.35, 0.0, 6, 0, n - 1), (2, 60, 24, -0.3, 0.05, 7, 15, n - 1)])
+    jpegs(os.path.join(root, "video_frames", f"{vid:06d}"), [f"{i:05d}.jpg" for i in range(n)])
+    segs = []
+    for f in range(n):
+        ids = [o for o in masks if masks[o][f].any()]
+        segs.append({"filename": f"{f:05d}.jpg", "is_gt": f % 30 == 0, "track_ids": ids,
+                     "mask_rles": [M.encode(masks[o][f]) for o in ids]})
+    data = {"video_id": vid, "src_dataset": "oops", "filename": f"{vid:06d}_Some_Fails.mp4", "image_size": [H, W],
+            "caption_raw_en": "Two discs move.", "object_referrals": [
+                {"prompt": "the disc moving right", "track_ids": [1]}, {"prompt": "both discs", "track_ids": [1, 2]}],
+            "segmentations": segs, "all_track_ids": [1, 2]}
+    for folder, name, content in (("annotations/v1.0", f"{vid:06d}.json", data), ("splits/v1.0", f"{split}.json", [vid])):
+        os.makedirs(os.path.join(root, folder), exist_ok=True)
+        with open(os.path.join(root, folder, name), "w") as f:
+            json.dump(content, f)
+    t = Truth(30.0, {str(o): dict(enumerate(per)) for o, per in masks.items()})
+    t.queries = {"the disc moving right": {"1"}, "both discs": {"1", "2"}}
+    return {f"{vid:06d}": t}
+
+
 def write_vipseg(root: str, split: str = "train") -> dict[str, Truth]:
     """VIPSeg: things 1 and 2 are category 61 instances, object 3 is stuff (category 5)."""
     vid = "12_n-ytHkMceew"

@@ -67,12 +67,13 @@ def lasot_sequence(root: str, cls: str, name: str, seconds: float, sentence: str
 
 
 def paint_boxes(folder: str, n: int, width: int, height: int, boxes: dict[int, list[tuple]], digits: int = 6,
-                start: int = 1, every: int = 1, ext: str = ".jpg") -> None:
+                start: int = 1, every: int = 1, ext: str = ".jpg", prefix: str = "") -> None:
     """Frames for a real ground truth: each frame's boxes `(track, x0, y0, x1, y1)` (0-based pixels)
     painted as filled ellipses in a colour per track over a grey noise background, so that a
     segmenter finds an object that fills its box. With `every` = k only every k-th frame (the ones
     a 2 fps build samples) is painted; the others are a tiny placeholder that the build never reads,
-    which keeps long real sequences cheap. `digits` 0 = unpadded names."""
+    which keeps long real sequences cheap. `digits` 0 = unpadded names; `prefix` goes before the
+    number (UAVDT's `img000001.jpg`)."""
     import numpy as np
 
     os.makedirs(folder, exist_ok=True)
@@ -81,7 +82,7 @@ def paint_boxes(folder: str, n: int, width: int, height: int, boxes: dict[int, l
     placeholder = os.path.join(folder, "..", ".placeholder" + ext)
     Image.new("RGB", (8, 8)).save(placeholder)
     for i in range(n):
-        path = os.path.join(folder, f"{i + start:0{digits}d}{ext}" if digits else f"{i + start}{ext}")
+        path = os.path.join(folder, prefix + (f"{i + start:0{digits}d}{ext}" if digits else f"{i + start}{ext}"))
         if i % every:
             os.link(placeholder, path)
             continue

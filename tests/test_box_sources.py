@@ -733,3 +733,154 @@ def test_aptv2_clips_from_coco_keypoint_files(tmp_path):
         assert tracks and all(r["source_fps"] == 5.0 for r in tracks)
     assert truth["video_1"] == truth["video_2"]  # the same boxes in both clips: one check covers both
     _check_box_rows(out, "aptv2", truth["video_1"], {1, 2})
+
+
+# -- TNLLT, LaTOT, UAVDT -----------------------------------------------------------------------------
+
+def write_tnllt(tmp_path, flags):
+    """`TNLLT/frames/JE_Bike_001/{imgs/00001.png, groundtruth.txt, absent_label.txt, language.txt}`
+    as Molmo2 and the authors' reader find it; `flags` one 0/1 per frame."""
+    seq = tmp_path / "TNLLT" / "frames" / "JE_Bike_001"
+    boxes = {i: [(1, 10 + i, 20, 40 + i, 60)] for i in range(30)}
+    seq.mkdir(parents=True)
+    (seq / "groundtruth.txt").write_text("".join(f"{x0:.0f},{y0:.0f},{x1 - x0:.0f},{y1 - y0:.0f}\n"
+                                                 for i in range(30) for _, x0, y0, x1, y1 in boxes[i]))
+    (seq / "absent_label.txt").write_text("\n".join(map(str, flags)) + "\n")
+    (seq / "language.txt").write_text("the man riding a bike on the left \n")
+    (seq / "attributes.txt").write_text("0,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0\n")
+    paint_boxes(str(seq / "imgs"), 30, 128, 96, boxes, digits=5, ext=".png")
+    return tmp_path / "TNLLT", boxes
+
+
+@pytest.mark.parametrize("meaning", ["visible", "absent"])
+def test_tnllt_absent_label_read_as_the_authors_toolkit_reads_it(tmp_path, meaning):
+    """absent_label.txt: 1 = visible by default (the toolkit scores only frames flagged 1); the
+    option absent_label=absent reads it the other way, and the hidden frames swap."""
+    flags = [0 if 14 <= i <= 16 else 1 for i in range(30)]
+    root, boxes = write_tnllt(tmp_path, flags)
+    summary, tables, out = _build(tmp_path, [{"name": "tnllt", "root": str(root), "split": "train",
+                                              "options": {"absent_label": meaning}}])
+    assert summary["sources"]["tnllt/train"]["videos_ok"] == 1, tables["rejects"]
+    hidden = {i for i, f in enumerate(flags) if (f == 1) == (meaning == "absent")}
+    assert _check_sot(out, "tnllt", boxes, hidden) > 0
+    (track,) = [r for r in _rows(out, "AcademicVideoTrack", "tnllt") if r["task"] == "track"]
+    assert track["expression"] == "the man riding a bike on the left"
+    occluded = {src for fr, src in zip(track["frame_trajectories"], track["source_frames"]) for p in fr["points"] if p["occluded"]}
+    assert occluded == ({15} if meaning == "visible" else {0})  # 2 fps of 30: frames 0 and 15
+
+
+def test_tnllt_short_flags_are_a_reject_and_a_bad_absent_label_option_stops_the_build(tmp_path):
+    root, _ = write_tnllt(tmp_path, [1] * 28)
+    summary, tables, out = _build(tmp_path, [{"name": "tnllt", "root": str(root), "split": "train"}])
+    (r,) = [r for r in tables["rejects"] if r["level"] == "video"]
+    assert r["file"].endswith("absent_label.txt") and "expected 30 0/1 flags" in r["detail"]
+    from pipeline.errors import ConfigError, SourceError
+    from pipeline.sources import get_converter
+    shutil.copytree(root / "frames" / "JE_Bike_001", root / "frames" / "JE_BatMan_video_01")  # one of the authors' 50 test
+    conv = get_converter("tnllt")
+    assert [[r.video_id for r in conv.discover(str(root), split)] for split in ("train", "test", "all")] == \
+        [["JE_Bike_001"], ["JE_BatMan_video_01"], ["JE_BatMan_video_01", "JE_Bike_001"]]
+    with pytest.raises(SourceError, match="TNLLT split 'val': use train, test or all"):
+        conv.discover(str(root), "val")
+    with pytest.raises(ConfigError, match="option 'absent_label' must be visible or absent, got 'yes'"):
+        _build(tmp_path / "again", [{"name": "tnllt", "root": str(root), "split": "train", "options": {"absent_label": "yes"}}])
+
+
+def write_latot(tmp_path):
+    """`LaTOT/<seq>/{img/01110.jpg ..., <seq>.txt}` (the box file named after the sequence, frames
+    numbered from 01110 as the real boat2 is), a train.txt of `<seq>.txt` entries beside them."""
+    base = tmp_path / "LaTOT"
+    truth = {}
+    for name, sep, start in (("boat2", "\t", 1110), ("car15", " ", 1), ("person3", ",", 1)):
+        seq = base / name
+        boxes = {i: [(1, 10 + i + 0.25, 20.5, 40 + i + 0.25, 60.5)] for i in range(60) if not 15 <= i <= 16}
+        seq.mkdir(parents=True)
+        lines = []
+        for i in range(60):
+            b = boxes.get(i)
+            x, y, w, h = (b[0][1], b[0][2], b[0][3] - b[0][1], b[0][4] - b[0][2]) if b else (0, 0, 0, 0)
+            lines.append(sep.join(f"{v:.2f}" for v in (x, y, w, h)))
+        (seq / f"{name}.txt").write_text("\n".join(lines) + "\n")
+        paint_boxes(str(seq / "img"), 60, 128, 96, boxes, digits=5, start=start)
+        truth[name] = boxes
+    (base / "train.txt").write_text("boat2.txt\ncar15.txt\n")
+    return tmp_path, truth
+
+
+def test_latot_box_file_named_after_the_sequence_and_its_split_list(tmp_path):
+    """Tab- and space-separated boxes, frames from 01110.jpg, a zero box hidden, the label the name
+    without its number, single-point tracks only; person3, not in train.txt, is not read."""
+    root, truth = write_latot(tmp_path)
+    summary, tables, out = _build(tmp_path, [{"name": "latot", "root": str(root), "split": "train"}])
+    assert summary["sources"]["latot/train"]["videos_ok"] == 2, tables["rejects"]
+    assert {t["video_id"]: t["label"] for t in tables["tracks"]} == {"boat2": "boat", "car15": "car"}
+    rows = _rows(out, "AcademicVideoTrack", "latot")
+    assert {r["task"] for r in rows} == {"single_point_track"}
+    for name in ("boat2", "car15"):
+        assert _check_sot(out, "latot", truth[name], hidden={15, 16}, video=name) > 0
+        (row,) = [r for r in rows if r["source_video"] == name]
+        assert [p["occluded"] for fr in row["frame_trajectories"] for p in fr["points"]] == [False, True, False, False]
+    assert not _rows(out, "AcademicVideoPoint", "latot")
+    from pipeline.sources import get_converter
+    (root / "dataset-split").mkdir()
+    (root / "dataset-split" / "test.txt").write_text("person3")  # as TSN's LaTOT sample lists its test split
+    assert [r.video_id for r in get_converter("latot").discover(str(root), "test")] == ["person3"]
+
+
+def write_uavdt(tmp_path, n=60):
+    """`UAV-benchmark-M/<seq>/img000001.jpg` and the toolkit's `UAV-benchmark-MOTD_v1.0/GT/
+    <seq>_gt_whole.txt` for a training sequence (M0101) and a test one (M0203): a car, a truck
+    labelled bus on a few frames, a car under large occlusion (2) on frames 15-29 and one half out of
+    view (out-of-view 2) on frames 30-44."""
+    root = tmp_path / "UAVDT"
+    gt_dir = root / "UAV-benchmark-MOTD_v1.0" / "GT"
+    gt_dir.mkdir(parents=True)
+    truth = {}
+    for seq in ("M0101", "M0203"):
+        boxes, lines = {}, []
+        for i in range(n):
+            for t, x0, y0 in ((1, 5 + i / 4, 10), (2, 50, 5 + i / 4), (3, 90, 50), (4, 20, 60)):
+                oov = 2 if t == 4 and 30 <= i < 45 else 1
+                occ = 2 if t == 3 and 15 <= i < 30 else 1
+                cat = 1 if t != 2 else (3 if i < 5 else 2)
+                lines.append(f"{i + 1},{t},{x0:.0f},{y0:.0f},24,20,{oov},{occ},{cat}")
+                boxes.setdefault(i, []).append((t, round(x0), y0, round(x0) + 24, y0 + 20))
+        (gt_dir / f"{seq}_gt_whole.txt").write_text("\n".join(lines) + "\n")
+        (gt_dir / f"{seq}_gt_ignore.txt").write_text("1,-1,0,0,10,10,-1,-1,-1\n")
+        paint_boxes(str(root / "UAV-benchmark-M" / seq), n, 128, 96, boxes, every=15, prefix="img")
+        truth[seq] = boxes
+    return root, truth
+
+
+def test_uavdt_toolkit_layout_flags_categories_and_splits(tmp_path):
+    root, truth = write_uavdt(tmp_path)
+    summary, tables, out = _build(tmp_path, [{"name": "uavdt", "root": str(root), "split": "train"}])
+    assert summary["sources"]["uavdt/train"]["videos_ok"] == 1, tables["rejects"]
+    tracks = _rows(out, "AcademicVideoTrack", "uavdt")
+    assert {r["source_video"] for r in tracks} == {"M0101"}  # M0203 is one of the toolkit's test sequences
+    kept = {int(t["object_id"]) for t in tables["tracks"] if t["kept"]}
+    assert kept == {1, 2, 3, 4}
+    assert {(int(t["object_id"]), t["label"]) for t in tables["tracks"]} == {(1, "car"), (2, "truck"), (3, "car"), (4, "car")}
+    (change,) = [r for r in tables["rejects"] if r["reason"] == "track changes category"]
+    assert change["object_id"] == "2" and "truck (the most frequent) kept" in change["detail"]
+    occluded = {(a, src) for r in tracks for fr, src in zip(r["frame_trajectories"], r["source_frames"])
+                for a, p in ((p["id"], p) for p in fr["points"]) if p["occluded"]}
+    assert occluded == {(3, 15), (4, 30)}  # sampled every 15th frame at 2 fps of 30
+    points = [p for r in tracks for fr in r["frame_trajectories"] for p in fr["points"] if not p["occluded"]]
+    assert points
+    kept_boxes = truth["M0101"]
+    for r in tracks:
+        for fr, src in zip(r["frame_trajectories"], r["source_frames"]):
+            by_track = {b[0]: b for b in kept_boxes[src]}
+            for p in fr["points"]:
+                if not p["occluded"]:
+                    _, x0, y0, x1, y1 = by_track[p["id"]]
+                    assert x0 - 0.5 <= p["point"][0] <= x1 + 0.5 and y0 - 0.5 <= p["point"][1] <= y1 + 0.5
+    # Ignore regions hold vehicles nobody boxed: no count (or pointing) questions, track rows only.
+    assert not _rows(out, "AcademicVideoPoint", "uavdt")
+    assert {r["expression"] for r in tracks if r["task"] == "track"} == {"car", "truck"}
+    gt = root / "UAV-benchmark-MOTD_v1.0" / "GT" / "M0203_gt_whole.txt"
+    gt.unlink()  # a half-copied toolkit: the sequence is a rejected video naming the missing file
+    summary, tables, _ = _build(tmp_path / "test", [{"name": "uavdt", "root": str(root), "split": "test"}], audit=False)
+    (r,) = [r for r in tables["rejects"] if r["level"] == "video"]
+    assert r["video_id"] == "M0203" and r["file"] == str(gt) and "file is missing" in r["detail"]

@@ -50,6 +50,9 @@ LAYOUTS = {
     "ref_davis17": ("val", lambda r: L.write_ref_davis17(r)),
     "lvos": ("train", lambda r: L.write_lvos(r)),
     "mose": ("train", lambda r: {"m1": L.write_palette(f"{r}/train/JPEGImages/m1", f"{r}/train/Annotations/m1")}),
+    "mosev2": ("train", lambda r: {"m1": L.write_palette(f"{r}/train/JPEGImages/m1", f"{r}/train/Annotations/m1")}),
+    "reasonvos": ("test", lambda r: L.write_reasonvos(f"{r}/ReasonVOS")),
+    "vicas": ("train", lambda r: L.write_vicas(r)),
     "vipseg": ("train", lambda r: L.write_vipseg(r)),
 }
 

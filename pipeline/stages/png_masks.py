@@ -76,10 +76,36 @@ def _objects_on(arr: np.ndarray, encoding: str, ignore: tuple[int, ...], categor
     return out
 
 
+def _checked(path: str, root: str | None, width: int, height: int) -> np.ndarray:
+    arr = read_png(path, root)
+    if arr.ndim != 2 or arr.shape != (height, width):
+        shape = "x".join(str(n) for n in arr.shape[::-1])
+        raise SourceError(path, f"mask is {shape}, the video's frames are {width}x{height}")
+    return arr
+
+
+def _read_binary(record: VideoRecord, frames: list[int], root: str | None) -> None:
+    """One PNG per object and frame (ReasonVOS): any non-zero pixel is the object's; an annotated
+    frame without the object's PNG, or with an empty one, shows it not visible."""
+    spec, v = record.png_masks, record.video
+    by_id = {o.object_id: o for o in record.objects}
+    for oid, files in spec.object_files.items():
+        obj = by_id[oid]
+        for frame in frames:
+            if frame not in spec.files:
+                continue
+            path = files.get(frame)
+            mask = _checked(path, root, v.width, v.height) > 0 if path else None
+            obj.frames[frame] = (FrameAnnotation(visible=True, rle=M.encode(mask)) if mask is not None and mask.any()
+                                 else FrameAnnotation(visible=False))
+
+
 def read_png_masks(record: VideoRecord, frames: list[int], root: str | None) -> None:
     """Give the record's objects RLE masks on `frames` (the sampled ones) from its PNGs."""
     spec = record.png_masks
     v = record.video
+    if spec.encoding == "binary":
+        return _read_binary(record, frames, root)
     by_id: dict[str, TrackedObject] = {o.object_id: o for o in record.objects}
     declared = set(spec.objects)
     categories = dict(spec.categories)
@@ -87,10 +113,7 @@ def read_png_masks(record: VideoRecord, frames: list[int], root: str | None) -> 
         path = spec.files.get(frame)
         if path is None:
             continue
-        arr = read_png(path, root)
-        if arr.ndim != 2 or arr.shape != (v.height, v.width):
-            shape = "x".join(str(n) for n in arr.shape[::-1])
-            raise SourceError(path, f"mask is {shape}, the video's frames are {v.width}x{v.height}")
+        arr = _checked(path, root, v.width, v.height)
         found = _objects_on(arr, spec.encoding, spec.ignore, categories)
         for oid, (mask, number, category) in found.items():
             if oid not in by_id:

@@ -107,7 +107,8 @@ def category_queries(objects: list[TrackedObject]) -> list[Query]:
 class PngMasks:
     """Masks kept as the source's PNG files, read only on the sampled frames.
 
-    `files[frame]` is the PNG of an annotated frame. `encoding`: "palette" (pixel value = object
+    `files[frame]` is the PNG of an annotated frame. `encoding`: "binary" (a PNG per object and
+    frame, `object_files`: ReasonVOS), "palette" (pixel value = object
     id, DAVIS / YouTube-VOS / MOSE / LVOS) or "panoptic" (VIPSeg: a value below 125 is a stuff
     category id, else category id * 100 + instance; `categories` names the thing categories). Values in `ignore` are
     background or void. `objects` are ids the source's metadata declares (they exist even on frames
@@ -115,11 +116,14 @@ class PngMasks:
     `declared_only`."""
 
     files: dict[int, str]
-    encoding: Literal["palette", "panoptic"] = "palette"
+    encoding: Literal["palette", "panoptic", "binary"] = "palette"
     ignore: tuple[int, ...] = (0, 255)
     objects: tuple[str, ...] = ()
     declared_only: bool = False
     categories: tuple[tuple[int, str], ...] = ()  # panoptic: thing category id -> name
+    # binary (ReasonVOS): one PNG per object and frame, any non-zero pixel the object's:
+    # object id -> frame -> png (`files` then lists the annotated frames)
+    object_files: dict[str, dict[int, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
