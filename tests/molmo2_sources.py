@@ -92,6 +92,15 @@ def _sot(root: Path) -> dict[str, dict]:
         for name, text in extra.items():
             (seq / name).write_text(text)
         specs[source] = {"root": root / folder.split("/")[0], "split": {"uw_cot220": "test"}.get(source, "train")}
+    seq = root / "TNLLT" / "frames" / "JE_Bike_001"  # where Molmo2's TNLLT class opens its frames
+    sot_sequence(seq, n=60, frames="imgs", digits=5)
+    (seq / "language.txt").write_text("the man riding a bike")
+    (seq / "absent_label.txt").write_text("1\n" * 60)  # 1 = visible, as the authors' toolkit reads it
+    specs["tnllt"] = {"root": root / "TNLLT", "split": "train"}
+    seq = root / "LaTOT" / "boat2"  # the box file named after the sequence, frames from 01110.jpg
+    sot_sequence(seq, n=60, frames="img", digits=5, start=1110, gt="boat2.txt")
+    (root / "LaTOT" / "train.txt").write_text("boat2.txt\n")
+    specs["latot"] = {"root": root / "LaTOT", "split": "train"}
     got = root / "GOT-10k" / "train"
     sot_sequence(got / "GOT-10k_Train_000001", n=60, frames="", digits=8)
     (got / "list.txt").write_text("GOT-10k_Train_000001\n")
@@ -132,6 +141,8 @@ def write_all(root: Path) -> tuple[list[dict], dict]:
     L.write_lvos(str(mask / "lvos_v2"))
     os.remove(mask / "lvos_v2" / "train" / "train_expression_meta.json")  # v2 has no captions
     _moca(root / "MoCA")
+    truth[("reasonvos", "test")] = L.write_reasonvos(str(mask / "ReasonVOS"))
+    L.write_vicas(str(mask / "vicas"), "train", seconds=3)
     sources = [
         {"name": "mevis", "root": mask / "mevis", "split": "train"},
         {"name": "mevis", "root": mask / "mevis", "split": "valid_u"},
@@ -148,6 +159,8 @@ def write_all(root: Path) -> tuple[list[dict], dict]:
         {"name": "lvos", "root": mask / "lvos", "split": "train"},
         {"name": "lvos_v2", "root": mask / "lvos_v2", "split": "train"},
         {"name": "moca", "root": root / "MoCA", "split": "all"},
+        {"name": "reasonvos", "root": mask / "ReasonVOS", "split": "test"},
+        {"name": "vicas", "root": mask / "vicas", "split": "train"},
     ]
     sources += [{"name": name, **spec} for name, spec in _sot(root / "sot").items()]
     return [{**s, "root": str(s["root"])} for s in sources], truth

@@ -101,7 +101,8 @@ def test_evaluated_splits_masks_decode_to_the_true_masks_of_their_rows_objects(m
     _, to, result = molmo2_export
     checked = Counter()
     for cls_name, split, source, ours in [("Mevis", "valid_u", "mevis", "valid_u"), ("RefDavis17", "valid", "ref_davis17", "val"),
-                                          ("RefYoutubeVOS", "valid", "ref_youtube_vos", "valid")]:
+                                          ("RefYoutubeVOS", "valid", "ref_youtube_vos", "valid"),
+                                          ("ReasonVOS", "test", "reasonvos", "test")]:
         cls = M2.CLASSES[cls_name]
         for task in cls.tasks:
             for r in _exported(to, f"{M2.TRACK_HOME}/{cls.rows_dir(task, split)}"):
@@ -127,7 +128,7 @@ def test_evaluated_splits_masks_decode_to_the_true_masks_of_their_rows_objects(m
                         assert not p["occluded"] and MK.decode(masks[str(r["mask_id"].index(str(p["id"])))][fr["frame"]])[
                             int(p["point"][1]), int(p["point"][0])]
                     checked[cls_name] += 1
-    assert checked["Mevis"] and checked["RefDavis17"] and checked["null"] == 6
+    assert checked["Mevis"] and checked["RefDavis17"] and checked["ReasonVOS"] and checked["null"] == 6
     assert result["masks"] == len({(p) for p in result["paths"] if p.endswith(".json")})
 
 
@@ -137,10 +138,12 @@ def test_list_prints_every_name_with_what_fills_it_or_why_not(molmo2_export, cap
     out, _, result = molmo2_export
     assert main(["export", "molmo2", "--list"]) == 0
     text = capsys.readouterr().out
-    assert "41 names: 34 filled, 1 exported but not buildable by name in Molmo2, 6 not filled." in text
-    assert "no registered source fills Molmo2's ViCaS" in text and "MevisChallenge(split='test'" in text
+    assert "41 names: 40 filled, 1 exported but not buildable by name in Molmo2, 0 not filled." in text
+    assert "MevisChallenge(split='test'" in text
     rows = {name: n for name, _, _, n in list_table(str(out))}
-    assert rows["mevis_track_1fps"] == "train 5, validation 3, test 3" and rows["vicas_track"] == ""
+    assert rows["mevis_track_1fps"] == "train 5, validation 3, test 3"
+    assert rows["vicas_track"] == "train 4" and rows["reasonvos_track_eval_1fps"] == "test 3"  # 2 queries x 2 rates; 1 fps
+    assert rows["latot_single_point_track"] == rows["tnllt_single_point_track"] == "train 2"  # 1 and 2 fps
     assert rows["academic_video_points"] == "train 12, val 6"
 
 

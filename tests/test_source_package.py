@@ -29,7 +29,7 @@ def installed(tmp_path_factory) -> str:
 
 
 def vgdata(*args, site: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "VGDATA_PROGRESS": "quiet"}
+    env = {**os.environ, "VGDATA_PROGRESS": "quiet", "COLUMNS": "300"}  # --list's table on one line per name
     if site:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (site, env.get("PYTHONPATH")) if p)
     return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=REPO, env=env, capture_output=True,
@@ -66,7 +66,8 @@ def test_a_source_in_its_own_package_converts_audits_and_exports(installed, tmp_
     assert (tmp_path / "molmo" / "video_datasets" / "video_track" / "tracking" / "latot" / "single_point_track"
             / "train" / "state.json").exists()
     listing = vgdata("export", "molmo2", "--list", site=installed)
-    assert "csv_boxes task single_point_track" in listing.stdout
+    (line,) = [ln for ln in listing.stdout.splitlines() if "latot_single_point_track" in ln]
+    assert "csv_boxes/train" in line and "latot/train" in line  # beside the built-in latot, both fill LaTOT
     # without the package the source is unknown, and the audit says so instead of passing
     r = vgdata("audit", str(out))
     assert r.returncode != 0 and "unknown source 'csv_boxes'" in r.stdout + r.stderr
