@@ -3,7 +3,8 @@ its batches of videos become tasks) and `build-and-publish` (pull -> build -> ch
 publishing only a build whose checks pass).
 
 The build itself lives in `pipeline.build`; this module only decides how it runs: batches of videos
-as tasks on a thread pool of `workers`, or on Ray through prefect-ray. Retries of transient errors
+as tasks on a thread pool of `workers` whose videos run in the build's worker processes
+(`pipeline.build.workers`), or on Ray through prefect-ray. Retries of transient errors
 are per video, inside the batch (`pipeline.build.process_batch`), as for every runner. Without a
 Prefect API configured it runs on Prefect's temporary local server.
 
@@ -33,6 +34,8 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from pipeline import build as B  # noqa: E402
 from pipeline.build import LocalRunner  # noqa: E402
+from pipeline.build.runner import run_videos  # noqa: E402
+from pipeline.build.workers import limit_threads, worker_count, worker_pool  # noqa: E402
 from pipeline.config import BuildConfig, config_from_dict, load_config  # noqa: E402
 from pipeline.errors import ConfigError  # noqa: E402
 
@@ -98,9 +101,14 @@ def step_task(name: str, call):
 def process_videos_task(refs: list, cfg: BuildConfig, label: str) -> list:
     """A few videos of one source (`pipeline.build.process_batch`: each with its own retries; a
     video still failing is rejected alone). Batching amortises Prefect's per-task cost (~35 ms here
-    against ~170 ms per SA-V video). The batch holds one GPU slot while it runs."""
-    with gpu_slot(gpu_limit_name(refs[0], cfg)):
-        return B.process_batch(refs, cfg)
+    against ~170 ms per SA-V video). A batch that runs SAM 2 on a GPU holds its slot while it runs in
+    the flow's process; the others run in the build's worker processes (`run_videos`)."""
+    slot = gpu_limit_name(refs[0], cfg)
+    if slot is not None:  # SAM 2 on the flow's GPU, in this process, holding the GPU's slot
+        with gpu_slot(slot):
+            limit_threads()
+            return B.process_batch(refs, cfg)
+    return run_videos(refs, cfg)  # the build's worker processes (on Ray: this Ray worker, one thread per library)
 
 
 TASKS_PER_WORKER = 16
@@ -112,7 +120,7 @@ def task_size(refs: list, cfg: BuildConfig) -> int:
     still at least TASKS_PER_WORKER tasks per worker so that the workers stay evenly loaded."""
     if any(gpu_limit_name(r, cfg) for r in {r.source: r for r in refs}.values()):
         return cfg.videos_per_task
-    return max(cfg.videos_per_task, len(refs) // (max(1, cfg.workers) * TASKS_PER_WORKER))
+    return max(cfg.videos_per_task, len(refs) // (worker_count(cfg) * TASKS_PER_WORKER))
 
 
 def _on_ray() -> bool:
@@ -141,6 +149,11 @@ class PrefectRunner(LocalRunner):
 
     def batch_size(self, refs: list, cfg: BuildConfig) -> int:
         return task_size(refs, cfg)
+
+    def session(self, cfg: BuildConfig):
+        """On the thread pool, the tasks hand their videos to the build's worker processes (threads
+        would be held to one core by the GIL); on Ray each task runs in a Ray worker process already."""
+        return contextlib.nullcontext() if _on_ray() else worker_pool(cfg)
 
     def map(self, groups: list[list], cfg: BuildConfig):
         from prefect.futures import as_completed
@@ -252,7 +265,7 @@ def run_flow(cfg: BuildConfig, runner: str = "prefect", ray_address: str | None 
     if os.environ.get("VGDATA_HIDE_TRACEBACKS") == "1":
         hide_console_tracebacks()
     if runner == "ray":
-        task_runner = ray_runner(ray_address, cfg.workers)
+        task_runner = ray_runner(ray_address, worker_count(cfg))
     else:
-        task_runner = ThreadPoolTaskRunner(max_workers=max(1, cfg.workers))
+        task_runner = ThreadPoolTaskRunner(max_workers=worker_count(cfg))
     return build_flow.with_options(task_runner=task_runner)(cfg.to_dict())

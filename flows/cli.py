@@ -45,13 +45,23 @@ def _parse_rates(text: str) -> int | tuple[int, ...]:
     return rates[0] if len(rates) == 1 else rates
 
 
+def _parse_workers(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--workers takes a whole number or auto; got {text!r}") from None
+
+
 def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runner", choices=["prefect", "local", "ray"], default="prefect",
                    help="prefect: run as the Prefect 'build' flow (default); local: same stages in a plain loop; "
                         "ray: the Prefect flow with its per-video tasks on a Ray cluster")
     p.add_argument("--ray-address", help="with --runner ray: 'auto' (the cluster this machine is in), "
                                          "ray://HEAD:10001, or unset to start a local Ray instance")
-    p.add_argument("--workers", type=int, help="videos processed at once (default 1)")
+    p.add_argument("--workers", type=_parse_workers, help="videos processed at once, each in a worker process "
+                                                          "(default 1; auto: one per core, or per GPU with SAM 2)")
     p.add_argument("--no-resume", action="store_true", help="recompute every video instead of reusing OUT/.work results")
     p.add_argument("--videos", choices=["encode", "skip"],
                    help="encode: write the H.264 videos the rows name (default); skip: write rows only")

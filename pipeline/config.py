@@ -15,7 +15,7 @@ import dataclasses
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, Field, ValidationError
+from pydantic import AfterValidator, Field, PlainValidator, ValidationError
 from pydantic.dataclasses import dataclass
 
 from pipeline import checks
@@ -63,6 +63,15 @@ class SourceSpec:
     pull_to: str | None = None  # where to download (default: root); root is then the folder the archives unpack to
 
 
+def _workers(value: Any) -> int | str:
+    """A whole number of workers from 1 to 256, or "auto"."""
+    if value == "auto":
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 256:
+        raise ValueError("must be a whole number from 1 to 256, or auto")
+    return value
+
+
 @dataclass(frozen=True, config=STRICT)
 class BuildConfig:
     out: Annotated[str, Field(min_length=1)]
@@ -83,7 +92,9 @@ class BuildConfig:
     max_shard_rows: Annotated[int, Field(ge=1)] = 10_000
     max_shard_bytes: Annotated[int, Field(ge=2**20)] = 500 * 2**20
     row_group_bytes: Annotated[int, Field(ge=2**16)] = 4 * 2**20
-    workers: Annotated[int, Field(ge=1, le=256)] = 1
+    # Videos at once, each in a worker process of its own (one: in the build's process); "auto":
+    # one per usable core, or one per GPU when SAM 2 runs on CUDA.
+    workers: Annotated[int | str, PlainValidator(_workers)] = 1
     # Prefect and Ray runners: videos per task (amortises the per-task cost; 1: a task per video).
     videos_per_task: Annotated[int, Field(ge=1, le=10_000)] = 8
     resume: bool = True

@@ -30,8 +30,9 @@ def one_line(code, err):
 
 
 BAD = {
-    "workers: two": ({"workers": "two"}, "workers: Input should be a valid integer (got 'two')"),
-    "workers: 2.5": ({"workers": 2.5}, "workers: Input should be a valid integer"),
+    "workers: two": ({"workers": "two"}, "workers: must be a whole number from 1 to 256, or auto (got 'two')"),
+    "workers: 2.5": ({"workers": 2.5}, "workers: must be a whole number from 1 to 256, or auto (got 2.5)"),
+    "workers: 0": ({"workers": 0}, "workers: must be a whole number from 1 to 256, or auto (got 0)"),
     "sampling_fps as text": ({"sampling_fps": "2"},
                              "sampling_fps: Input should be a valid integer or a list of them (got '2')"),
     "sampling_fps 0": ({"sampling_fps": [0, 2]}, "sampling_fps: a rate must be 1 to 10 frames a second, got 0"),

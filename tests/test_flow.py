@@ -34,12 +34,22 @@ def test_flow_builds_the_sample_like_the_local_runner(prefect_harness, built, sa
         return real(ref, cfg)
 
     monkeypatch.setattr(R, "process_ref", flaky)
-    cfg = demo_config(sample_dir, tmp_path / "flow", workers=2)
+    # One worker: the videos run in this process, where the patch is (with more, in worker processes).
+    cfg = demo_config(sample_dir, tmp_path / "flow", workers=1)
     summary = fb.run_flow(cfg)
     assert calls == {v: 2 for v in ("sav_sample01", "SAMPLE-01", "SAMPLE-02", "ball-1", "cube-1")}
     local_cfg, local_summary = built
     assert summary["rows"] == local_summary["rows"]
-    flow_shards = {os.path.relpath(p, cfg.out): sha256_file(p) for p in shard_paths(cfg.out)}
     local_shards = {os.path.relpath(p, local_cfg.out): sha256_file(p) for p in shard_paths(local_cfg.out)}
-    assert flow_shards == local_shards
-    assert os.path.exists(os.path.join(cfg.out, "build_manifest.json"))
+    for out in (cfg.out, _two_workers(sample_dir, tmp_path)):
+        assert {os.path.relpath(p, out): sha256_file(p) for p in shard_paths(out)} == local_shards
+        assert os.path.exists(os.path.join(out, "build_manifest.json"))
+
+
+def _two_workers(sample_dir, tmp_path) -> str:
+    """The flow with two workers: its tasks' videos run in two worker processes."""
+    import flows.build as fb
+
+    cfg = demo_config(sample_dir, tmp_path / "flow2", workers=2)
+    fb.run_flow(cfg)
+    return cfg.out

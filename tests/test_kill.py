@@ -4,6 +4,7 @@ of its parts, and a truncated entry or part is recomputed, never read."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import random
@@ -25,15 +26,19 @@ def _outputs(out) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
-def test_kill9_five_times_then_finish_is_byte_identical(built, sample_dir, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_kill9_five_times_then_finish_is_byte_identical(built, sample_dir, tmp_path, workers):
+    """With two workers, the worker processes die with the build (none is left writing)."""
+    import psutil
+
     out = tmp_path / "out"
-    cfg = {"out": str(out), "segmenter": {"name": "grabcut"}, "workers": 1,
+    cfg = {"out": str(out), "segmenter": {"name": "grabcut"}, "workers": workers,
            "sources": [{"name": s, "root": str(sample_dir / s)} for s in ("sav", "mot", "lasot")]}
     path = tmp_path / "cfg.yaml"
     path.write_text(yaml.safe_dump(cfg))
     cmd = [sys.executable, "-m", "flows.cli", "build", str(path), "--runner", "local"]
     rng = random.Random(20261125)
-    killed, left_tmp = 0, 0
+    killed, left_tmp, orphans = 0, 0, []
     def entries() -> int:
         return len(glob.glob(os.path.join(out, ".work", "**", "*.json"), recursive=True))
 
@@ -47,14 +52,19 @@ def test_kill9_five_times_then_finish_is_byte_identical(built, sample_dir, tmp_p
             if deadline is None and entries() > before:
                 deadline = time.monotonic() + rng.uniform(0.0, 0.4)
             if deadline is not None and time.monotonic() >= deadline:
+                children = []
+                with contextlib.suppress(psutil.Error):
+                    children = psutil.Process(proc.pid).children(recursive=True)
                 proc.kill()  # SIGKILL: no cleanup runs
                 killed += 1
+                _, alive = psutil.wait_procs(children, timeout=5)
+                orphans += alive
                 break
             time.sleep(0.01)
         proc.wait()
         left_tmp += len(glob.glob(os.path.join(out, "**", "*.tmp"), recursive=True)
                         + glob.glob(os.path.join(out, "**", ".*.tmp"), recursive=True))
-    assert killed >= 3
+    assert killed >= 3 and not orphans
     work = [p for p in glob.glob(os.path.join(out, ".work", "**", "*.json"), recursive=True)
             if not p.endswith("hashes.json")]
     parts = glob.glob(os.path.join(out, ".work", "**", "*.arrow"), recursive=True)

@@ -17,8 +17,9 @@ from typing import Callable
 from pipeline.sources import get_converter, load_manifest
 from pipeline.sources.base import VideoRef
 from pipeline.build.runner import LocalRunner, batches, index_dir, lost_result
+from pipeline.build.workers import current_pool
 from pipeline.build.video import VideoResult
-from pipeline.build.write import write_outputs
+from pipeline.build.write import atomic_json, write_outputs
 from pipeline.config import BuildConfig
 from pipeline.errors import ConfigError, SourceError
 from pipeline.outputs.lock import out_lock, writable_folder
@@ -152,17 +153,43 @@ def run_build(cfg: BuildConfig, runner: LocalRunner | None = None, echo: Callabl
     """The whole build, whatever the runner: preflight -> discover -> each video's job (mapped by
     `runner`) -> outputs. Returns the summary."""
     runner = runner or LocalRunner()
-    t0 = time.perf_counter()
+    clock = PhaseClock()
     runner.step("preflight", preflight, cfg)
-    with out_lock(cfg.out):
+    with out_lock(cfg.out), runner.session(cfg):
         refs, results = unique_refs(runner.step("discover", discover, cfg))
         echo(describe_start(cfg, refs))
+        clock.lap("prepare")
         with progress(len(refs), "videos", echo=echo) as bar:
             for group, outcome in runner.map(batches(refs, runner.batch_size(refs, cfg)), cfg):
                 done = outcome if isinstance(outcome, list) else [lost_result(ref, outcome) for ref in group]
                 for r in done:
                     results.append(r)
                     report_result(bar, r)
+        clock.lap("videos")
+        pool = current_pool()
         summary = runner.step("write-outputs", write_outputs, cfg, results)
-    summary["seconds"] = round(time.perf_counter() - t0, 2)
+        clock.lap("outputs")
+    summary["seconds"] = round(clock.total(), 2)
+    summary["timing"] = {**clock.phases, "workers": pool.timing() if pool else {"count": 1, "processes": False}}
+    atomic_json(summary, os.path.join(cfg.out, "summary.json"))
     return summary
+
+
+class PhaseClock:
+    """Wall and CPU seconds of this process per phase of the build: `prepare` (preflight, discover,
+    the workers starting), `videos` (the videos' jobs; in this process only the hand-over when they
+    run in worker processes) and `outputs` (shards, logs, manifest, card). What is not `videos`
+    is the serial share a build's speed at many cores is bounded by (benchmarks/workers.py)."""
+
+    def __init__(self):
+        self.t0 = self.wall = time.perf_counter()
+        self.cpu = time.process_time()
+        self.phases: dict[str, dict[str, float]] = {}
+
+    def lap(self, name: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.phases[name] = {"wall": round(wall - self.wall, 3), "cpu": round(cpu - self.cpu, 3)}
+        self.wall, self.cpu = wall, cpu
+
+    def total(self) -> float:
+        return time.perf_counter() - self.t0

@@ -2,10 +2,11 @@
 `ray`. Everything else (preflight, discover, retries, batching, result handling, outputs) is
 `pipeline.build.run.run_build`, the same for every runner.
 
-A runner maps `process_batch` over batches of videos and says how each of the build's steps runs:
-`LocalRunner` calls steps directly and runs batches on `workers` threads of this process;
-`flows.build.PrefectRunner` makes each step and each batch a Prefect task (on a thread pool or on
-Ray through prefect-ray).
+A runner maps `run_videos` over batches of videos and says how each of the build's steps runs:
+`LocalRunner` calls steps directly and runs batches in `workers` worker processes
+(`pipeline.build.workers`; in this process with one worker); `flows.build.PrefectRunner` makes
+each step and each batch a Prefect task (its batches in the same worker processes, or on Ray
+through prefect-ray).
 
 `process_ref` is a video's whole job as every runner runs it: the converter is made here, from the
 ref (so a Ray worker needs nothing but the ref and the config), and the video goes through
@@ -24,6 +25,7 @@ from typing import Callable, Iterator
 from pipeline.sources import get_converter, load_manifest
 from pipeline.sources.base import Converter, VideoRef
 from pipeline.build.video import VideoResult, process_video_cached, rejected_video
+from pipeline.build.workers import current_pool, limit_threads, worker_pool
 from pipeline.config import BuildConfig
 from pipeline.errors import TransientError
 
@@ -102,9 +104,10 @@ def batches(refs: list[VideoRef], size: int) -> list[list[VideoRef]]:
 
 
 class LocalRunner:
-    """Runs a build's steps and maps its videos, all in this process: steps are plain calls, batches
-    of one video run on `cfg.workers` threads (inline with one worker). Other runners subclass it
-    and change how a step or a batch runs, nothing else."""
+    """Runs a build's steps and maps its videos: steps are plain calls in this process, batches of
+    one video run in `cfg.workers` worker processes (in this process with one worker), a thread
+    per worker handing them over. Other runners subclass it and change how a step or a batch runs,
+    nothing else."""
 
     name = "local"
 
@@ -116,16 +119,25 @@ class LocalRunner:
         """Videos per unit of work: one here, where a unit costs nothing to start."""
         return 1
 
+    def session(self, cfg: BuildConfig):
+        """What the runner holds for the whole build, entered before discover (so that its worker
+        processes start while the parent lists the videos): `workers.worker_pool`."""
+        return worker_pool(cfg)
+
     def map(self, groups: list[list[VideoRef]], cfg: BuildConfig) -> Iterator[Outcome]:
         """Each batch with its results (or the exception that lost them), in completion order."""
-        workers = max(1, cfg.workers)
-        if workers == 1:
+        processes = current_pool()
+        if processes is None:
             for group in groups:
                 try:
                     yield group, self.run_batch(group, cfg)
                 except Exception as e:  # noqa: BLE001 - a batch lost to a bug: its videos are rejected
                     yield group, e
             return
+        yield from self._map_threads(groups, cfg, processes.workers)
+
+    def _map_threads(self, groups: list[list[VideoRef]], cfg: BuildConfig, workers: int) -> Iterator[Outcome]:
+        """`workers` threads, each handing its batch to the worker processes and waiting for it."""
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vgdata-video")
         try:
             todo = iter(groups)
@@ -149,4 +161,14 @@ class LocalRunner:
             pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: finish the videos in hand, start no more
 
     def run_batch(self, refs: list[VideoRef], cfg: BuildConfig) -> list[VideoResult]:
-        return process_batch(refs, cfg)
+        return run_videos(refs, cfg)
+
+
+def run_videos(refs: list[VideoRef], cfg: BuildConfig) -> list[VideoResult]:
+    """A batch in the build's worker processes when it has them (`workers.worker_pool`), else in
+    this process with its libraries at one thread each: what every runner's unit of work calls."""
+    pool = current_pool()
+    if pool is not None:
+        return pool.run(process_batch, refs, cfg, lost_result)
+    limit_threads()
+    return process_batch(refs, cfg)

@@ -48,7 +48,7 @@ DATASETS = ((POINT_DATASET, "point_rows", POINT_SCHEMA), (TRACK_DATASET, "track_
 LOG_GROUP_BYTES = 4 * 2**20  # rejects/tracks/masks.parquet row groups
 
 
-def _atomic_json(data, path: str) -> None:
+def atomic_json(data, path: str) -> None:
     tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2, default=str)
@@ -115,6 +115,8 @@ def _carried(previous: dict, key: str, pairs: set[tuple[str, str]], out: str) ->
 
 def _carried_table(out: str, name: str, schema: pa.Schema, pairs: set[tuple[str, str]]) -> list[dict]:
     path = os.path.join(out, name)
+    if not os.path.exists(path):  # a first build: nothing to carry (and no pyarrow.dataset import, 0.5 s)
+        return []
     try:
         rows = pq.read_table(path).to_pylist()
         pa.Table.from_pylist(rows, schema=schema)
@@ -202,8 +204,8 @@ def write_outputs(cfg: BuildConfig, results: list[VideoResult]) -> dict:
                 "shards": shards, "videos": videos, "videos_mode": cfg.videos, "removed": removed,
                 "rejects_file": "rejects.parquet", "tracks_file": "tracks.parquet", "masks_file": "masks.parquet",
                 "summary": summary}
-    _atomic_json(manifest, os.path.join(cfg.out, "build_manifest.json"))
-    _atomic_json(summary, os.path.join(cfg.out, "summary.json"))
+    atomic_json(manifest, os.path.join(cfg.out, "build_manifest.json"))
+    atomic_json(summary, os.path.join(cfg.out, "summary.json"))
     write_card(cfg.out, manifest)
     return summary
 
@@ -285,8 +287,10 @@ def summarise(cfg: BuildConfig, results: list[VideoResult], shards: list[dict], 
 
 
 def format_summary(summary: dict) -> str:
+    timing = summary.get("timing") or {}
+    phases = ": " + ", ".join(f"{k} {v['wall']:.1f}s" for k, v in timing.items() if "wall" in v) if timing else ""
     lines = [f"Built into {summary['out']} (segmenter: {summary['segmenter']}, {rates_text(summary['sampling_fps'])}"
-             + (f", {summary['seconds']}s" if "seconds" in summary else "") + ")"]
+             + (f", {summary['seconds']}s{phases}" if "seconds" in summary else "") + ")"]
     for key, s in summary["sources"].items():
         if s.get("carried_over"):
             lines.append(f"  {key}: kept from an earlier build (not rebuilt now)")

@@ -35,4 +35,15 @@ def get_segmenter(settings: SegmenterSettings) -> Segmenter:
         return seg
 
 
-__all__ = ["Segmenter", "SegmentRequest", "SegmenterSettings", "get_segmenter"]
+def release_segmenters() -> None:
+    """Forget this process's models (a build whose videos run in worker processes, each with its
+    own, lets go of the one its preflight loaded), and give their GPU memory back."""
+    import sys
+
+    with _LOCK:
+        _CACHE.clear()
+    if "torch" in sys.modules and sys.modules["torch"].cuda.is_available():
+        sys.modules["torch"].cuda.empty_cache()
+
+
+__all__ = ["Segmenter", "SegmentRequest", "SegmenterSettings", "get_segmenter", "release_segmenters"]

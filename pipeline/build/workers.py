@@ -1,0 +1,280 @@
+"""Worker processes for a build's videos: one per worker, each with its libraries' thread pools at
+one thread, so that N workers use N cores and no more.
+
+Why processes: a video's work (decoding RLEs, distance transforms, scoring points, building rows)
+is many small numpy and OpenCV calls driven by Python, which holds the GIL most of the time:
+threads of one process ran two workers no faster than one. Why one thread per library: OpenCV's
+own pool spun (`sched_yield`) on every small call, 14 s of kernel time in a 33 s build, and N
+workers each with a pool of all the cores would fight over them.
+
+Workers are spawned, not forked: each starts from a clean interpreter (no lock a thread of the
+build held at the fork, no copy of the build's open files such as OUT's lock), ~0.5 s each, once
+per build, while the build lists its videos. Each asks the kernel to kill it when the build dies
+(Linux PR_SET_PDEATHSIG, which follows the thread that started it: one long-lived thread starts
+them all), so a build killed with SIGKILL leaves no worker writing behind it, and ignores Ctrl-C,
+which the build handles (finish the videos in hand, start no more). A video's results reach the build as
+they do from a thread: its rows are in its OUT/.work parts already, the result holds counts.
+
+A worker that dies (a library crashing on a garbage file, the kernel's OOM killer) breaks the pool:
+its videos are run again, one at a time, in a pool of one worker, and a video that kills that
+worker too is rejected alone (`WorkerDied`); the others finish, the build goes on.
+
+SAM 2 on CUDA: worker k sees only GPU k mod G (CUDA_VISIBLE_DEVICES, set before torch starts CUDA
+in it), so `--workers G` (`auto`) runs one process, one model, per GPU.
+
+`limit_threads` is also what the Prefect and Ray runners call before a task's videos run in their
+own process (a Ray worker, or Prefect's flow process when a task runs inline).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Callable, Iterator
+
+# Read by OpenMP, OpenBLAS, MKL and numexpr when they load: a library first imported in a worker
+# after it started (torch, for SAM 2) starts with one thread.
+THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                     "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")}
+PR_SET_PDEATHSIG = 1
+
+
+class WorkerDied(RuntimeError):
+    """The worker process running a video died twice, the second time alone with it."""
+
+
+def limit_threads() -> None:
+    """This process's libraries at one thread each (OpenCV, the BLAS/OpenMP pools numpy and scipy
+    load, Arrow's CPU pool, torch if loaded), and the environment that sets it for those loaded
+    later. For a process that runs videos and nothing else: it is not undone."""
+    os.environ.update(THREAD_ENV)
+    import cv2
+    import pyarrow
+    from threadpoolctl import threadpool_limits
+
+    cv2.setNumThreads(1)
+    threadpool_limits(1)
+    pyarrow.set_cpu_count(1)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+def usable_cores() -> int:
+    """Cores this process may run on: its CPU affinity, capped by a cgroup v2 CPU quota (a
+    container's `--cpus`), which affinity does not show."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
+def gpu_devices(cfg) -> list[str] | None:
+    """The GPUs a build's worker processes are pinned to, one each in turn: those CUDA_VISIBLE_DEVICES
+    names (else every device) when the build runs SAM 2 on CUDA for a box source with device
+    `auto` or `cuda`; None otherwise (mask sources, GrabCut, CPU, or one device named by the config)."""
+    from pipeline.sources import load_manifest
+
+    seg = cfg.segmenter
+    if seg.name != "sam2" or seg.device not in ("auto", "cuda"):
+        return None
+    if not any(load_manifest(s.name)["kind"] == "box" for s in cfg.sources):
+        return None
+    try:
+        import torch
+    except ImportError:
+        return None
+    if not torch.cuda.is_available():
+        return None
+    visible = [d.strip() for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+    return visible or [str(i) for i in range(torch.cuda.device_count())]
+
+
+def worker_count(cfg) -> int:
+    """`workers` as a number: `auto` is one per GPU for a build that runs SAM 2 on CUDA, else one
+    per usable core."""
+    if cfg.workers != "auto":
+        return int(cfg.workers)
+    gpus = gpu_devices(cfg)
+    return len(gpus) if gpus else usable_cores()
+
+
+def _warm(sources: tuple[str, ...]) -> None:
+    """A worker's imports before its first video: the sources' converters and manifests."""
+    from pipeline.sources import get_converter, load_manifest
+
+    for name in sources:
+        get_converter(name)
+        load_manifest(name)
+
+
+def _preimport(pool: "WorkerPool", modules: tuple[str, ...]) -> None:
+    import importlib
+
+    cpu = time.thread_time()
+    for name in modules:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+    pool.preimport_cpu = time.thread_time() - cpu
+
+
+def _die_with_parent(parent: int) -> None:
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the build died before the call above took effect
+        os._exit(1)
+
+
+def _start_worker(parent: int, slots, gpus: list[str] | None) -> None:
+    """A worker's first act: die with the build, leave Ctrl-C to it, take its GPU, one thread each."""
+    _die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if gpus:
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpus[slots.get() % len(gpus)]
+    limit_threads()
+
+
+class WorkerPool:
+    """`workers` spawned processes that run batches of videos: `run(fn, refs, cfg)` from any thread,
+    blocking until the batch is done. A broken pool (a worker died) is replaced, and the broken
+    batch's videos are run again one at a time in a pool of their own (`on_lost` makes the result
+    of a video that kills its worker again)."""
+
+    def __init__(self, workers: int, gpus: list[str] | None = None, sources: tuple[str, ...] = ()):
+        self.workers, self.gpus, self.sources = workers, gpus, sources
+        self._lock = threading.Lock()
+        self._solo_lock = threading.Lock()
+        # Every worker is started by this one thread, which lives as long as the pool: the kernel's
+        # parent-death signal follows the thread that started a process, not its process, so a
+        # worker started by a short-lived thread (a Prefect task's) would die with that thread.
+        self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vgdata-spawner")
+        self.created, self.ready, self.preimport_cpu = time.perf_counter(), None, 0.0
+        self._pool, self._generation = self._new(workers), 0
+        self._solo: ProcessPoolExecutor | None = None
+        self.restarts = 0
+
+    def _new(self, workers: int) -> ProcessPoolExecutor:
+        return self._spawner.submit(self._start, workers).result()
+
+    def _start(self, workers: int) -> ProcessPoolExecutor:
+        """A pool whose `workers` processes are all started now, from this thread (a pool starts a
+        process on a submit while it has fewer than its maximum): each imports what the build's
+        sources need while the build lists its videos."""
+        ctx = multiprocessing.get_context("spawn")
+        slots = None
+        if self.gpus:  # each worker takes a number, its GPU (only then: a queue starts a resource tracker)
+            slots = ctx.Queue()
+            for k in range(workers):
+                slots.put(k)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_start_worker,
+                                   initargs=(os.getpid(), slots, self.gpus))
+        for _ in range(workers):
+            pool.submit(_warm, self.sources).add_done_callback(self._warmed)
+        return pool
+
+    def _warmed(self, _fut) -> None:
+        self.ready = time.perf_counter() - self.created  # the last call: every worker has started
+
+    def timing(self) -> dict:
+        """For the build's summary: the workers, the seconds until the last had started and imported
+        what the sources need, pool restarts, and the build process's own CPU seconds spent
+        importing for the outputs meanwhile (part of `videos` CPU, not per video)."""
+        return {"count": self.workers, "processes": True, "ready": round(self.ready or 0.0, 3), "restarts": self.restarts,
+                "preimport_cpu": round(self.preimport_cpu, 3)}
+
+    def _submit(self, fn, *args) -> tuple[Future | None, int]:
+        with self._lock:
+            generation = self._generation
+            try:
+                return self._pool.submit(fn, *args), generation
+            except BrokenProcessPool:
+                return None, generation
+
+    def _replace(self, generation: int) -> None:
+        """A fresh pool, unless another thread replaced the broken one already."""
+        with self._lock:
+            if self._generation == generation:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool, self._generation = self._new(self.workers), generation + 1
+                self.restarts += 1
+
+    def run(self, fn: Callable, refs: list, cfg, on_lost: Callable) -> list:
+        fut, generation = self._submit(fn, refs, cfg)
+        if fut is not None:
+            try:
+                return fut.result()
+            except BrokenProcessPool:
+                pass
+        self._replace(generation)
+        return [r for ref in refs for r in self._alone(fn, ref, cfg, on_lost)]
+
+    def _alone(self, fn: Callable, ref, cfg, on_lost: Callable) -> list:
+        """`ref` in a pool of one worker of its own: if that worker dies too, the video killed it."""
+        with self._solo_lock:
+            if self._solo is None:
+                self._solo = self._new(1)
+            try:
+                return self._solo.submit(fn, [ref], cfg).result()
+            except BrokenProcessPool:
+                self._solo.shutdown(wait=False, cancel_futures=True)
+                self._solo = None
+                return [on_lost(ref, WorkerDied("its worker process died while running it, twice (a crash in a "
+                                                 "library, or killed for memory); the other videos went on"))]
+
+    def close(self) -> None:
+        """Wait for the batches in hand; start no more."""
+        with self._lock:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._solo_lock:
+            if self._solo is not None:
+                self._solo.shutdown(wait=True, cancel_futures=True)
+        self._spawner.shutdown(wait=True)
+
+
+_CURRENT: WorkerPool | None = None
+
+
+def current_pool() -> WorkerPool | None:
+    """The pool of the build running in this process, if its videos run in worker processes."""
+    return _CURRENT
+
+
+@contextlib.contextmanager
+def worker_pool(cfg) -> Iterator[WorkerPool | None]:
+    """Worker processes for the build's videos while the block runs (None with one worker: the
+    videos then run in this process, at one thread per library). A SAM 2 model the preflight
+    loaded into this process is let go: each worker loads its own."""
+    global _CURRENT
+    n = worker_count(cfg)
+    if n <= 1:
+        yield None
+        return
+    gpus = gpu_devices(cfg)
+    if gpus:
+        from pipeline.stages.segmenters import release_segmenters
+
+        release_segmenters()
+    pool = WorkerPool(n, gpus, tuple(dict.fromkeys(s.name for s in cfg.sources)))
+    # The build's process is idle while the workers run videos: it imports what writing the
+    # outputs needs meanwhile (`datasets`, for the card: 0.7 s of the serial share).
+    threading.Thread(target=_preimport, args=(pool, ("datasets",)), name="vgdata-preimport", daemon=True).start()
+    _CURRENT = pool
+    try:
+        yield pool
+    finally:
+        _CURRENT = None
+        pool.close()
