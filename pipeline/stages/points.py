@@ -17,6 +17,7 @@ which is what the row builders pass: the work is then proportional to the object
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -130,7 +131,7 @@ def track_point(mask: np.ndarray | Crop, previous: tuple[float, float] | None) -
     # point moves by less than a stride, which is tiny next to such a mask's radius.
     stride = max(1, int(np.sqrt(n / MAX_CANDIDATES)))
     scorer = _Scorer(mask, dist_all, stride, ox, oy, cx, cy, radius, previous)
-    best = scorer.best(2 * stride)  # candidates next to the centroid: a first score to beat
+    best = scorer.seed()  # a first score to beat: the candidate at the centroid, or those next to it
     if best is not None:
         w = TRACK_STABILITY_WEIGHT if previous is not None else 0.0
         apart = float(np.hypot(cx - previous[0], cy - previous[1])) if previous is not None else 0.0
@@ -150,6 +151,23 @@ class _Scorer:
     def __init__(self, mask, dist_all, stride, ox, oy, cx, cy, radius, previous):
         self.mask, self.dist_all, self.stride = mask, dist_all, stride
         self.ox, self.oy, self.cx, self.cy, self.radius, self.previous = ox, oy, cx, cy, radius, previous
+
+    def seed(self) -> tuple[float, float, float] | None:
+        """A candidate's score to start the bound from: the grid pixel nearest the centroid when the
+        mask holds it (scored in scalar arithmetic: the bound's 2-pixel margin covers its rounding),
+        else the best of the candidates within two grid steps (None when there are none)."""
+        s = self.stride
+        k = int(round((self.cy - 0.5 - self.oy) / s))
+        j = int(round((self.cx - 0.5 - self.ox) / s))
+        h, w = self.mask.shape
+        if not (0 <= k * s < h and 0 <= j * s < w and self.mask[k * s, j * s]):
+            return self.best(2 * s)
+        px, py, r = j * s + 0.5 + self.ox, k * s + 0.5 + self.oy, self.radius
+        score = math.hypot(px - self.cx, py - self.cy) / r
+        score -= TRACK_BOUNDARY_WEIGHT * min(float(self.dist_all[k * s, j * s]) / r, 1.0)
+        if self.previous is not None:
+            score += TRACK_STABILITY_WEIGHT * math.hypot(px - self.previous[0], py - self.previous[1]) / r
+        return score, px, py
 
     def best(self, half: float | None) -> tuple[float, float, float] | None:
         """(score, x, y) of the first lowest-scoring candidate within `half` pixels of the centroid
