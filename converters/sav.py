@@ -97,14 +97,16 @@ def _masklets(path: str, data: dict, kind: str, meta) -> list[TrackedObject]:
     if (len(frames) - 1) * stride >= n_frames:
         raise SourceError(path, f"{len(frames)} annotated frames do not fit a {n_frames}-frame video")
     objects = [TrackedObject(object_id=str(i) if kind == "manual" else f"auto-{i}", kind="mask") for i in ids]
+    checked = []  # (object, frame, RLE)
     for fi, per_obj in enumerate(frames):
         if not isinstance(per_obj, list) or len(per_obj) != len(ids):
             got = f"{len(per_obj)} masks" if isinstance(per_obj, list) else f"a JSON {type(per_obj).__name__}"
             raise SourceError(path, f"masklet[{fi}] has {got} for {len(ids)} masklet ids")
         for k, (obj, rle) in enumerate(zip(objects, per_obj)):
             try:
-                rle = M.check_rle(rle, height, width, check_runs=False)
+                checked.append((obj, fi * stride, M.check_rle(rle, height, width, check_runs=False)))
             except ValueError as e:
                 raise SourceError(path, f"masklet[{fi}][{k}]: {e}") from None
-            obj.frames[fi * stride] = FrameAnnotation(visible=M.area(rle) > 0, rle=rle)
+    for (obj, frame, rle), pixels in zip(checked, M.areas([rle for _, _, rle in checked])):
+        obj.frames[frame] = FrameAnnotation(visible=pixels > 0, rle=rle)
     return objects

@@ -127,3 +127,10 @@ def test_check_rle_refuses_what_pycocotools_would_misread():
                          ({"size": [60, 80]}, "not a COCO RLE")]:
         with pytest.raises(ValueError, match=re.escape(message)):
             M.check_rle(bad, 60, 80)
+
+
+def test_areas_in_one_call_are_each_masks_area_past_pycocotools_byte_sized_lists():
+    rng = np.random.default_rng(3)
+    rles = [M.encode(rng.random((12, 9)) < p) for p in rng.random(600)] + [{"size": [4, 5], "counts": [3, 17]}]
+    assert M.areas(rles) == [M.area(r) for r in rles] and M.areas([]) == []
+    assert len(set(M.areas(rles))) > 50

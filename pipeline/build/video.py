@@ -112,11 +112,12 @@ class VideoResult:
         return res
 
     def check_rows(self) -> None:
-        """Raise unless every row fits its dataset's schema (shard writing would fail later)."""
-        pa.Table.from_pylist(self.point_rows, schema=POINT_SCHEMA)
-        pa.Table.from_pylist(self.track_rows, schema=TRACK_SCHEMA)
-        pa.Table.from_pylist(self.ground_rows, schema=TRACK_SCHEMA)
-        pa.Table.from_pylist(self.masks, schema=MASK_SCHEMA)
+        """Raise unless every row fits its dataset's schema (shard writing would fail later). No
+        rows fit any schema: an empty list is not converted (0.2 ms each, for nothing)."""
+        for rows, schema in ((self.point_rows, POINT_SCHEMA), (self.track_rows, TRACK_SCHEMA),
+                             (self.ground_rows, TRACK_SCHEMA), (self.masks, MASK_SCHEMA)):
+            if rows:
+                pa.Table.from_pylist(rows, schema=schema)
 
 
 def rejected_video(ref: VideoRef, stage: str, reason: str, detail: str, file: str | None,
