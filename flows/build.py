@@ -35,7 +35,7 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from pipeline import build as B  # noqa: E402
 from pipeline.build import LocalRunner  # noqa: E402
 from pipeline.build.runner import run_videos  # noqa: E402
-from pipeline.build.workers import limit_threads, worker_count, worker_pool  # noqa: E402
+from pipeline.build.workers import prepare_video_process, worker_count, worker_pool  # noqa: E402
 from pipeline.config import BuildConfig, config_from_dict, load_config  # noqa: E402
 from pipeline.errors import ConfigError  # noqa: E402
 
@@ -106,7 +106,7 @@ def process_videos_task(refs: list, cfg: BuildConfig, label: str) -> list:
     slot = gpu_limit_name(refs[0], cfg)
     if slot is not None:  # SAM 2 on the flow's GPU, in this process, holding the GPU's slot
         with gpu_slot(slot):
-            limit_threads()
+            prepare_video_process()
             return B.process_batch(refs, cfg)
     return run_videos(refs, cfg)  # the build's worker processes (on Ray: this Ray worker, one thread per library)
 

@@ -97,3 +97,12 @@ def test_two_workers_run_in_two_processes_and_write_what_one_writes(built, sampl
     assert not [p for p in seen if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
     local_cfg, _ = built
     assert _outputs(out) == _outputs(local_cfg.out)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_a_video_process_keeps_freed_memory_for_the_next_frame():
+    """glibc takes both settings (mallopt answers 0 to a value it refuses), in a process of its own
+    so that pytest's heap is left as it is."""
+    code = "from pipeline.build import workers as W; print(W.keep_freed_memory())"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True"]

@@ -25,7 +25,7 @@ from typing import Callable, Iterator
 from pipeline.sources import get_converter, load_manifest
 from pipeline.sources.base import Converter, VideoRef
 from pipeline.build.video import VideoResult, process_video_cached, rejected_video
-from pipeline.build.workers import current_pool, limit_threads, worker_pool
+from pipeline.build.workers import current_pool, prepare_video_process, worker_pool
 from pipeline.config import BuildConfig
 from pipeline.errors import TransientError
 
@@ -170,5 +170,5 @@ def run_videos(refs: list[VideoRef], cfg: BuildConfig) -> list[VideoResult]:
     pool = current_pool()
     if pool is not None:
         return pool.run(process_batch, refs, cfg, lost_result)
-    limit_threads()
+    prepare_video_process()
     return process_batch(refs, cfg)
