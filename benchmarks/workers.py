@@ -202,7 +202,7 @@ def estimate(kind: str, res: dict, n_videos: int, a) -> None:
     fixed = median([r.wall - r.timing["videos"]["wall"] for r in runs])
     outputs = median([r.timing["outputs"]["wall"] for r in runs])
     ready = median([r.timing["workers"]["ready"] for r in runs])
-    parent = median([(r.timing["videos"]["cpu"] - r.timing["workers"]["preimport_cpu"]) / v for r in runs])
+    parent = median([r.timing["videos"]["cpu"] / v for r in runs])
     worker = median([(r.cpu - (r.timing["prepare"]["cpu"] + r.timing["videos"]["cpu"] + r.timing["outputs"]["cpu"])) / v
                      for r in runs])
     per_video_out = outputs / v

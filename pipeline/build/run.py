@@ -155,22 +155,24 @@ def run_build(cfg: BuildConfig, runner: LocalRunner | None = None, echo: Callabl
     runner = runner or LocalRunner()
     clock = PhaseClock()
     runner.step("preflight", preflight, cfg)
-    with out_lock(cfg.out), runner.session(cfg):
-        refs, results = unique_refs(runner.step("discover", discover, cfg))
-        echo(describe_start(cfg, refs))
-        clock.lap("prepare")
-        with progress(len(refs), "videos", echo=echo) as bar:
-            for group, outcome in runner.map(batches(refs, runner.batch_size(refs, cfg)), cfg):
-                done = outcome if isinstance(outcome, list) else [lost_result(ref, outcome) for ref in group]
-                for r in done:
-                    results.append(r)
-                    report_result(bar, r)
+    with out_lock(cfg.out):
+        with runner.session(cfg):  # the workers start as the videos are listed and exit before the outputs
+            refs, results = unique_refs(runner.step("discover", discover, cfg))
+            echo(describe_start(cfg, refs))
+            clock.lap("prepare")
+            with progress(len(refs), "videos", echo=echo) as bar:
+                for group, outcome in runner.map(batches(refs, runner.batch_size(refs, cfg)), cfg):
+                    done = outcome if isinstance(outcome, list) else [lost_result(ref, outcome) for ref in group]
+                    for r in done:
+                        results.append(r)
+                        report_result(bar, r)
+            pool = current_pool()
+            workers = pool.timing() if pool else {"count": 1, "processes": False}
         clock.lap("videos")
-        pool = current_pool()
         summary = runner.step("write-outputs", write_outputs, cfg, results)
         clock.lap("outputs")
     summary["seconds"] = round(clock.total(), 2)
-    summary["timing"] = {**clock.phases, "workers": pool.timing() if pool else {"count": 1, "processes": False}}
+    summary["timing"] = {**clock.phases, "workers": workers}
     atomic_json(summary, os.path.join(cfg.out, "summary.json"))
     return summary
 

@@ -143,16 +143,6 @@ def _warm(sources: tuple[str, ...]) -> None:
         load_manifest(name)
 
 
-def _preimport(pool: "WorkerPool", modules: tuple[str, ...]) -> None:
-    import importlib
-
-    cpu = time.thread_time()
-    for name in modules:
-        with contextlib.suppress(Exception):
-            importlib.import_module(name)
-    pool.preimport_cpu = time.thread_time() - cpu
-
-
 def _die_with_parent(parent: int) -> None:
     if sys.platform.startswith("linux"):
         import ctypes
@@ -186,7 +176,7 @@ class WorkerPool:
         # parent-death signal follows the thread that started a process, not its process, so a
         # worker started by a short-lived thread (a Prefect task's) would die with that thread.
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vgdata-spawner")
-        self.created, self.ready, self.preimport_cpu = time.perf_counter(), None, 0.0
+        self.created, self.ready = time.perf_counter(), None
         self._pool, self._generation = self._new(workers), 0
         self._solo: ProcessPoolExecutor | None = None
         self.restarts = 0
@@ -215,10 +205,8 @@ class WorkerPool:
 
     def timing(self) -> dict:
         """For the build's summary: the workers, the seconds until the last had started and imported
-        what the sources need, pool restarts, and the build process's own CPU seconds spent
-        importing for the outputs meanwhile (part of `videos` CPU, not per video)."""
-        return {"count": self.workers, "processes": True, "ready": round(self.ready or 0.0, 3), "restarts": self.restarts,
-                "preimport_cpu": round(self.preimport_cpu, 3)}
+        what the sources need, and pool restarts."""
+        return {"count": self.workers, "processes": True, "ready": round(self.ready or 0.0, 3), "restarts": self.restarts}
 
     def _submit(self, fn, *args) -> tuple[Future | None, int]:
         with self._lock:
@@ -293,9 +281,9 @@ def worker_pool(cfg) -> Iterator[WorkerPool | None]:
 
         release_segmenters()
     pool = WorkerPool(n, gpus, tuple(dict.fromkeys(s.name for s in cfg.sources)))
-    # The build's process is idle while the workers run videos: it imports what writing the
-    # outputs needs meanwhile (`datasets`, for the card: 0.7 s of the serial share).
-    threading.Thread(target=_preimport, args=(pool, ("datasets",)), name="vgdata-preimport", daemon=True).start()
+    # The build's process does not import what the outputs need (`datasets`, for the card: 70 MB)
+    # while the workers run: the process tree's peak is the workers' and the build's, never theirs
+    # and the card's (`run_build` closes the pool before it writes the outputs).
     _CURRENT = pool
     try:
         yield pool
