@@ -192,37 +192,39 @@ def measure(kind: str, case: dict, what: str, a) -> dict:
 
 
 def estimate(kind: str, res: dict, n_videos: int, a) -> None:
-    """Amdahl on the measured parts of the --workers A runs: T(N) = fixed + start(N) + max(V w / N, V p)
-    with fixed = the process's wall outside the videos phase (start-up, prepare, outputs), w = worker
-    CPU seconds per video, p = the build process's CPU seconds per video in the videos phase (the
-    hand-over, progress; the only per-video serial work), start = the workers' start (measured at
-    N = workers, growing with N as each spawn costs the build ~10 ms)."""
+    """Amdahl on the measured parts of the --workers A runs: T(N) = start + card + o n + ready(N)
+    + max(n w / N, n p), with start = the process's wall outside the videos and outputs phases
+    (interpreter, imports, prepare), card = the dataset card (its `datasets` import: fixed), o = the
+    rest of the outputs per video (shards, logs, manifest), w = worker CPU seconds per video, p = the
+    build process's CPU seconds per video in the videos phase (the hand-over and progress: the only
+    per-video serial work), ready = the workers' start (measured at N = workers, plus ~10 ms of the
+    build's time per further spawn)."""
     runs = [r["A"] for r in res["rounds"]]
     v = res["videos"]
-    fixed = median([r.wall - r.timing["videos"]["wall"] for r in runs])
-    outputs = median([r.timing["outputs"]["wall"] for r in runs])
+    start = median([r.wall - r.timing["videos"]["wall"] - r.timing["outputs"]["wall"] for r in runs])
+    card = median([r.timing["card"]["wall"] for r in runs])
+    per_video_out = median([(r.timing["outputs"]["wall"] - r.timing["card"]["wall"]) / v for r in runs])
     ready = median([r.timing["workers"]["ready"] for r in runs])
-    parent = median([r.timing["videos"]["cpu"] / v for r in runs])
+    parent = median([(r.timing["videos"]["cpu"] - r.timing["workers"]["preimport_cpu"]) / v for r in runs])
     worker = median([(r.cpu - (r.timing["prepare"]["cpu"] + r.timing["videos"]["cpu"] + r.timing["outputs"]["cpu"])) / v
                      for r in runs])
-    per_video_out = outputs / v
-    print(f"\n{kind}: the serial share at {a.workers} workers: fixed {fixed:.2f} s (process start-up, prepare, outputs "
-          f"{outputs:.2f} s = {1000 * per_video_out:.2f} ms a video), workers ready after {ready:.2f} s, build process "
-          f"{1000 * parent:.2f} ms a video in the videos phase; a worker {1000 * worker:.1f} ms CPU a video")
+    print(f"\n{kind}: the serial share at {a.workers} workers: process start and prepare {start:.2f} s, the card "
+          f"{card:.2f} s, the other outputs {1000 * per_video_out:.2f} ms a video, workers ready after {ready:.2f} s, "
+          f"build process {1000 * parent:.2f} ms a video in the videos phase; a worker {1000 * worker:.1f} ms CPU a video")
     print(f" paper estimate for {n_videos:,} videos (one worker per core, cores otherwise idle):")
     base = None
     for cores in (1, 2, 8, 32, 64):
-        t_fixed = (fixed - outputs) + per_video_out * n_videos + (0 if cores == 1 else ready + 0.01 * cores)
-        t = t_fixed + max(n_videos * worker / cores, n_videos * parent)
+        serial = start + card + per_video_out * n_videos + (0 if cores == 1 else ready + 0.01 * cores)
+        t = serial + max(n_videos * worker / cores, n_videos * parent)
         base = base or t
         bound = "the build process's hand-over" if n_videos * parent >= n_videos * worker / cores else "the workers"
         print(f"  {cores:3d} cores: {t:8.1f} s, {base / t:5.1f}x one core ({bound} bound it; serial "
-              f"{100 * t_fixed / t:.0f}% of the time)")
+              f"{100 * serial / t:.0f}% of the time)")
     limit = worker / parent if parent > 0 else float("inf")
-    print(f"  scaling stops near {limit:.0f} workers, where the build process spends as long handing a video over "
-          f"as a worker spends building one; beyond it, and for the outputs ({1000 * per_video_out:.2f} ms a video, "
-          f"one process), only fewer, larger hand-overs (batches of videos per call) and shards written per dataset "
-          f"in parallel would move it.")
+    print(f"  the hand-over stops scaling near {limit:.0f} workers (the build process spends as long handing a video "
+          f"over as a worker spends building one); well before that, the outputs, written by one process after "
+          f"the videos ({1000 * per_video_out:.2f} ms a video), are most of the time. Shards written per dataset "
+          f"and source in parallel, and larger hand-overs (several videos per call), would move both.")
 
 
 def main() -> None:

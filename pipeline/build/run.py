@@ -17,7 +17,7 @@ from typing import Callable
 from pipeline.sources import get_converter, load_manifest
 from pipeline.sources.base import VideoRef
 from pipeline.build.runner import LocalRunner, batches, index_dir, lost_result
-from pipeline.build.workers import current_pool
+from pipeline.build.workers import current_pool, return_free_memory
 from pipeline.build.video import VideoResult
 from pipeline.build.write import atomic_json, write_outputs
 from pipeline.config import BuildConfig
@@ -158,6 +158,7 @@ def run_build(cfg: BuildConfig, runner: LocalRunner | None = None, echo: Callabl
     with out_lock(cfg.out):
         with runner.session(cfg):  # the workers start as the videos are listed and exit before the outputs
             refs, results = unique_refs(runner.step("discover", discover, cfg))
+            return_free_memory()
             echo(describe_start(cfg, refs))
             clock.lap("prepare")
             with progress(len(refs), "videos", echo=echo) as bar:
@@ -172,7 +173,7 @@ def run_build(cfg: BuildConfig, runner: LocalRunner | None = None, echo: Callabl
         summary = runner.step("write-outputs", write_outputs, cfg, results)
         clock.lap("outputs")
     summary["seconds"] = round(clock.total(), 2)
-    summary["timing"] = {**clock.phases, "workers": workers}
+    summary["timing"] = {**clock.phases, "card": summary.pop("card_timing", None), "workers": workers}
     atomic_json(summary, os.path.join(cfg.out, "summary.json"))
     return summary
 
