@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/mask_sources.py --n 300 --rss 100 1000
 	$(PY) benchmarks/rates.py
 	$(PY) benchmarks/export_molmo2.py
+	$(PY) benchmarks/workers.py
 
 clean:
 	rm -rf $(OUT) $(OUT)-molmo2 .pytest_cache
