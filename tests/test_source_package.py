@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -22,8 +23,11 @@ PACKAGE = REPO / "tests" / "fixtures" / "source_package"
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> str:
     target = tmp_path_factory.mktemp("site")
+    # Built from a copy: setuptools writes build/ and *.egg-info beside the sources it builds, and
+    # those must not land in the repository's fixture.
+    package = shutil.copytree(PACKAGE, tmp_path_factory.mktemp("package") / PACKAGE.name)
     r = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                        "--target", str(target), str(PACKAGE)], capture_output=True, text=True, timeout=300)
+                        "--target", str(target), str(package)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     return str(target)
 
