@@ -51,11 +51,21 @@ class WorkerDied(RuntimeError):
     """The worker process running a video died twice, the second time alone with it."""
 
 
+_PREPARED = False
+
+
 def prepare_video_process() -> None:
     """This process set up to run videos: its libraries at one thread each (OpenCV, the BLAS/OpenMP
     pools numpy and scipy load, Arrow's CPU pool, torch if loaded), the environment that sets it
     for those loaded later, and glibc's heap kept (`keep_freed_memory`). For a process that runs
-    videos and nothing else: it is not undone."""
+    videos and nothing else: it is not undone. Done once per process (threadpoolctl's scan of the
+    loaded libraries is 1.5 ms, and a build with one worker calls this for every video); a later
+    call only holds torch to one thread, which SAM 2 may have imported since."""
+    global _PREPARED
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+    if _PREPARED:
+        return
     os.environ.update(THREAD_ENV)
     import cv2
     import pyarrow
@@ -64,9 +74,8 @@ def prepare_video_process() -> None:
     cv2.setNumThreads(1)
     threadpool_limits(1)
     pyarrow.set_cpu_count(1)
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
     keep_freed_memory()
+    _PREPARED = True
 
 
 # glibc's mallopt parameters, and the values a video process runs with.
@@ -82,25 +91,28 @@ def keep_freed_memory() -> bool:
     freed (a fresh process maps blocks over 128 KiB on their own, and trims the heap's free top
     over 128 KiB), and the next frame faults its pages in again: 5% of a mask video's time here.
     Blocks under 4 MiB now come from the heap, and at most 16 MiB of free heap is kept."""
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    mallopt = _libc("mallopt")
+    return mallopt is not None and bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) \
+        and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 
 
 def return_free_memory() -> bool:
     """Hand the heap's free memory back to the kernel (glibc's malloc_trim; False elsewhere): after
     the build lists its videos, what building a split-wide file's index freed (~25 MB for a 1 GB
     OVIS file) would otherwise stay in the build's RSS beside the workers'."""
+    malloc_trim = _libc("malloc_trim")
+    return malloc_trim is not None and bool(malloc_trim(0))
+
+
+def _libc(name: str):
+    """The C library's function `name` (glibc's mallopt, malloc_trim, prctl), None where this
+    process's C library has no such function (musl, macOS)."""
     import ctypes
 
     try:
-        return bool(ctypes.CDLL(None).malloc_trim(0))
+        return getattr(ctypes.CDLL(None, use_errno=True), name)
     except (OSError, AttributeError):
-        return False
+        return None
 
 
 def usable_cores() -> int:
@@ -166,11 +178,9 @@ def _preimport(pool: "WorkerPool", modules: tuple[str, ...]) -> None:
 
 
 def _die_with_parent(parent: int) -> None:
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    prctl = _libc("prctl") if sys.platform.startswith("linux") else None
+    if prctl is not None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the build died before the call above took effect
         os._exit(1)
 
