@@ -39,6 +39,8 @@ def test_workers_are_processes_at_one_thread_each_and_pinned_to_their_gpus():
     assert len(pids) == 2 and os.getpid() not in pids and {r["ppid"] for r in results} == {os.getpid()}
     assert {(r["cv2"], r["arrow"], r["omp"]) for r in results} == {(1, 1, "1")}
     assert all(r["blas"] in ([], [1]) for r in results)  # every BLAS/OpenMP pool loaded is at one thread
+    # pyarrow does not load pandas (0.3-0.4 s, ~50 MB a worker) to check rows; pandas stays importable
+    assert {(r["pandas_by_arrow"], r["pandas"]) for r in results} == {(False, "pandas")}
     gpu_of = {r["pid"]: r["gpu"] for r in results}
     assert sorted(gpu_of.values()) == ["3", "5"]  # one GPU per worker, the same for all its videos
     assert all(gpu_of[r["pid"]] == r["gpu"] for r in results)

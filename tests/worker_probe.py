@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 import time
 
 
@@ -13,7 +15,9 @@ def describe(refs: list, cfg) -> list[dict]:
     from threadpoolctl import threadpool_info
 
     time.sleep(0.3)  # long enough that the other worker takes the next batch
-    return [{"ref": r, "pid": os.getpid(), "ppid": os.getppid(), "cv2": cv2.getNumThreads(),
+    pyarrow.Table.from_pylist([{"a": [1, 2]}])  # what a video's rows check does
+    pandas = importlib.util.find_spec("pandas")  # still there for code that imports it itself
+    return [{"ref": r, "pandas_by_arrow": "pandas" in sys.modules, "pandas": pandas and pandas.name, "pid": os.getpid(), "ppid": os.getppid(), "cv2": cv2.getNumThreads(),
              "blas": sorted({p["num_threads"] for p in threadpool_info()}), "arrow": pyarrow.cpu_count(),
              "gpu": os.environ.get("CUDA_VISIBLE_DEVICES"), "omp": os.environ.get("OMP_NUM_THREADS")} for r in refs]
 

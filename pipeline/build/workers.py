@@ -192,6 +192,35 @@ def _start_worker(parent: int, slots, gpus: list[str] | None) -> None:
     if gpus:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpus[slots.get() % len(gpus)]
     prepare_video_process()
+    _arrow_without_pandas()
+
+
+class _NoPandas:
+    """An import finder that refuses pandas (see `_arrow_without_pandas`)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas":
+            raise ImportError("pandas is not loaded in a video worker")
+        return None
+
+
+def _arrow_without_pandas() -> None:
+    """pyarrow told once, in a worker, that there is no pandas. A worker checks its rows with Arrow
+    (`VideoResult.check_rows`), and pyarrow's first `pa.array` imports pandas to ask whether its
+    input is a DataFrame: 0.3-0.4 s of CPU and ~50 MB in every worker, for rows that are lists of
+    dicts. pyarrow remembers the answer; pandas itself stays importable afterwards (a source's
+    converter may use it), only pyarrow's own pandas conversions are off in a worker, which writes
+    no shards."""
+    if "pandas" in sys.modules:
+        return
+    finder = _NoPandas()
+    sys.meta_path.insert(0, finder)
+    try:
+        import pyarrow
+
+        pyarrow.array([0])
+    finally:
+        sys.meta_path.remove(finder)
 
 
 class WorkerPool:
