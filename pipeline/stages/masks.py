@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
@@ -27,28 +28,33 @@ def rle_counts(counts: str | bytes) -> np.ndarray:
     The string format (COCO's mask API): each run length is written in 6-bit characters offset by
     48, 5 data bits each, low bits first, 0x20 marking that more characters follow and 0x10 in the
     last one the sign; from the fourth run on, a run is stored as its difference to the run two
-    places before it. ValueError on characters outside the alphabet or a truncated last run."""
+    places before it. ValueError on characters outside the alphabet or a truncated last run.
+
+    A sampled mask's string is ~150 characters, so the cost is the number of numpy calls, not their
+    work: each step is one call, made as an array method where numpy's function form adds a layer."""
     raw = np.frombuffer(counts.encode("ascii") if isinstance(counts, str) else bytes(counts), dtype=np.uint8)
     if raw.size == 0:
         return np.zeros(0, np.int64)
     c = raw - np.uint8(48)  # a character below 48 wraps round to 208 or more
     if c.max() > 63:
         raise ValueError("RLE counts string has characters outside the COCO alphabet")
-    c = c.astype(np.int64)
     last = c < 0x20  # the last character of each run length (0x20 clear)
     if not last[-1]:
         raise ValueError("RLE counts string ends in the middle of a run length")
-    ends = np.flatnonzero(last)
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    position = np.arange(c.size) - np.repeat(starts, ends - starts + 1)
-    if position.max() > 12:
+    ends = last.nonzero()[0]
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    chars = ends - starts + 1  # characters per run length
+    if chars.max() > 13:
         raise ValueError("RLE counts string has a run length too long to be real")
-    values = np.add.reduceat((c & 0x1F) << (5 * position), starts)
-    negative = (c[ends] & 0x10) != 0
-    values = values - (negative.astype(np.int64) << (5 * (position[ends] + 1)))
-    runs = values.copy()
-    runs[2::2] = np.cumsum(values[2::2])  # run m (m > 2) is stored relative to run m - 2
-    runs[3::2] = values[1] + np.cumsum(values[3::2]) if values.size > 3 else runs[3::2]
+    shift = np.arange(c.size, dtype=np.int64) - starts.repeat(chars)  # each character's place in its run
+    shift *= 5
+    runs = np.add.reduceat((c & 0x1F).astype(np.int64) << shift, starts)
+    runs -= ((c[ends] >> 4) & 1).astype(np.int64) << (5 * chars)  # the sign bit of the last character
+    odd, even = runs[1::2], runs[2::2]  # run m (m > 2) is stored relative to run m - 2
+    odd[:] = odd.cumsum()
+    even[:] = even.cumsum()
     return runs
 
 
@@ -83,10 +89,12 @@ def check_rle(rle, height: int, width: int, check_runs: bool = True) -> dict:
     return normalise({"size": [h, w], "counts": counts})
 
 
-def _check_run_lengths(runs: np.ndarray, h: int, w: int) -> None:
+def _check_run_lengths(runs: np.ndarray, h: int, w: int, total: int | None = None) -> None:
+    """ValueError unless `runs` are non-negative and cover h x w pixels (`total`: their sum, if known)."""
     if runs.size and runs.min() < 0:
         raise ValueError("mask counts hold a negative run length")
-    total = int(runs.sum()) if runs.size else 0
+    if total is None:
+        total = int(runs.sum()) if runs.size else 0
     if total != h * w:
         raise ValueError(f"mask run lengths cover {total} pixels, not {h} x {w} = {h * w}")
 
@@ -126,11 +134,24 @@ def check_runs(rle: dict) -> None:
 
 class Crop(NamedTuple):
     """A mask cut to its tight bounding box: `mask[r, c]` is frame pixel (y0 + r, x0 + c); every
-    frame pixel outside the box is background."""
+    frame pixel outside the box is background. `padded`, where the decoder made it, holds the same
+    pixels (0/1 bytes) inside a one-pixel background border, and `mask` is a view of it: what a
+    distance transform to the boundary reads, without a copy to add the border."""
 
     mask: np.ndarray
     x0: int
     y0: int
+    padded: np.ndarray | None = None
+
+
+_ALTERNATING = np.ones(0, dtype=bool)  # True, False, True, ...: the values of runs from a foreground one
+
+
+def _alternating(n: int) -> np.ndarray:
+    global _ALTERNATING
+    if _ALTERNATING.size < n:
+        _ALTERNATING = (np.arange(max(n, 2 * _ALTERNATING.size, 1024)) & 1) == 0
+    return _ALTERNATING[:n]
 
 
 def decode_crop(rle: dict) -> Crop | None:
@@ -138,25 +159,27 @@ def decode_crop(rle: dict) -> Crop | None:
 
     Point sampling needs only the object's pixels, and a full-frame decode (H x W bytes, then passes
     over them to find the object) is most of a sampled frame's cost for a small object. The runs are
-    read straight into the columns the object spans (RLE is column-major), then cut to its rows."""
+    read straight into the columns the object spans (RLE is column-major), cut to its rows and
+    turned row-major by OpenCV into a buffer with a background border (`Crop.padded`)."""
     h, w = (int(v) for v in rle["size"])
     counts = rle["counts"]
     runs = np.asarray(counts, dtype=np.int64) if isinstance(counts, list) else rle_counts(counts)
-    _check_run_lengths(runs, h, w)
-    ones = np.flatnonzero(runs[1::2]) * 2 + 1  # the non-empty foreground runs
+    ends = runs.cumsum()
+    _check_run_lengths(runs, h, w, int(ends[-1]) if runs.size else 0)
+    ones = runs[1::2].nonzero()[0]  # the non-empty foreground runs
     if ones.size == 0:
         return None
-    first, last = int(ones[0]), int(ones[-1])
-    ends = np.cumsum(runs[: last + 1])
+    first, last = int(ones[0]) * 2 + 1, int(ones[-1]) * 2 + 1
     lo, hi = int(ends[first] - runs[first]), int(ends[last])  # flat pixel span of the object
     c0, c1 = lo // h, (hi - 1) // h + 1
-    span = np.repeat((np.arange(first, last + 1) & 1).astype(bool), runs[first : last + 1])
-    columns = np.zeros((c1 - c0) * h, dtype=bool)
-    columns[lo - c0 * h : hi - c0 * h] = span
-    columns = columns.reshape(c1 - c0, h).T  # (h, columns) view
-    rows = np.flatnonzero(columns.any(axis=1))
+    columns = np.zeros((c1 - c0, h), dtype=np.uint8)  # the object's columns, one per row here
+    flat = columns.reshape(-1)
+    flat[lo - c0 * h : hi - c0 * h] = _alternating(last - first + 1).repeat(runs[first : last + 1])
+    rows = columns.any(axis=0).nonzero()[0]
     r0, r1 = int(rows[0]), int(rows[-1]) + 1
-    return Crop(np.ascontiguousarray(columns[r0:r1]), c0, r0)
+    padded = np.zeros((r1 - r0 + 2, c1 - c0 + 2), dtype=np.uint8)
+    cv2.transpose(columns[:, r0:r1], dst=padded[1:-1, 1:-1])
+    return Crop(padded[1:-1, 1:-1].view(bool), c0, r0, padded)
 
 
 def normalise(rle: dict) -> dict:

@@ -47,15 +47,23 @@ def inside(mask: np.ndarray, x: float, y: float) -> bool:
     return 0 <= r < h and 0 <= c < w and bool(mask[r, c])
 
 
-def _distance_to_boundary(mask: np.ndarray) -> np.ndarray:
-    # Pad so that the frame edge counts as boundary too.
-    padded = cv2.copyMakeBorder(_u8(mask), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    return cv2.distanceTransform(padded, cv2.DIST_L2, 5)[1:-1, 1:-1]
+def _distance_to_boundary(mask: np.ndarray, padded: np.ndarray | None = None) -> np.ndarray:
+    """Each pixel's distance to the nearest background pixel, the frame edge counting as one (the
+    mask inside a one-pixel border: `padded` where the decoder made it, `masks.Crop.padded`)."""
+    return _padded_distances(mask, padded)[1:-1, 1:-1]
+
+
+def _padded_distances(mask: np.ndarray, padded: np.ndarray | None = None) -> np.ndarray:
+    if padded is None:
+        padded = cv2.copyMakeBorder(_u8(mask), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    return cv2.distanceTransform(padded, cv2.DIST_L2, 5)
 
 
 def _u8(mask: np.ndarray) -> np.ndarray:
-    """A bool mask as 0/1 bytes for OpenCV, without a copy where it can be a view."""
-    return np.ascontiguousarray(mask).view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8)
+    """A bool mask as 0/1 bytes for OpenCV, a view (OpenCV reads rows with a stride)."""
+    if mask.dtype != bool:
+        return mask.astype(np.uint8)
+    return mask.view(np.uint8) if mask.strides[-1] == 1 else np.ascontiguousarray(mask).view(np.uint8)
 
 
 def crop(mask: np.ndarray | Crop) -> tuple[np.ndarray, int, int]:
@@ -118,6 +126,7 @@ def track_point(mask: np.ndarray | Crop, previous: tuple[float, float] | None) -
     `(r (s + m) - w |c - previous|) / (1 - w)` from the centroid can score lower. Candidates are
     scored in that square only, each exactly as over the whole grid, so the same point wins at a
     fraction of the work."""
+    padded = mask.padded if isinstance(mask, Crop) else None
     mask, ox, oy = crop(mask)
     u8 = _u8(mask)  # pixels per column and per row, summed by OpenCV (a numpy bool sum is 2x slower)
     col_counts = cv2.reduce(u8, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
@@ -126,7 +135,8 @@ def track_point(mask: np.ndarray | Crop, previous: tuple[float, float] | None) -
     cy = float(row_counts @ np.arange(mask.shape[0])) / n + 0.5 + oy
     cx = float(col_counts @ np.arange(mask.shape[1])) / n + 0.5 + ox
     radius = max(1.0, float(np.sqrt(n / np.pi)))
-    dist_all = _distance_to_boundary(mask)
+    dist_padded = _padded_distances(mask, padded)
+    dist_all = dist_padded[1:-1, 1:-1]
     # A big mask's candidates are its pixels on a grid of `stride` (at most ~MAX_CANDIDATES): the
     # point moves by less than a stride, which is tiny next to such a mask's radius.
     stride = max(1, int(np.sqrt(n / MAX_CANDIDATES)))
@@ -135,7 +145,8 @@ def track_point(mask: np.ndarray | Crop, previous: tuple[float, float] | None) -
     if best is not None:
         w = TRACK_STABILITY_WEIGHT if previous is not None else 0.0
         apart = float(np.hypot(cx - previous[0], cy - previous[1])) if previous is not None else 0.0
-        deepest = min(float(dist_all.max()) / radius + 1e-6, 1.0)  # + float32 rounding of d / r
+        # the border's 0 is no maximum, and OpenCV finds it in a contiguous buffer 2x faster than numpy
+        deepest = min(cv2.minMaxLoc(dist_padded)[1] / radius + 1e-6, 1.0)  # + float32 rounding of d / r
         # + 2 pixels: far above any rounding in the scores (they are exact only to ~1e-15)
         best = scorer.best(max(0.0, (radius * (best[0] + deepest) - w * apart) / (1.0 - w)) + 2.0)
     if best is None:  # nothing on the grid near the centroid (a thin or hollow mask): every candidate
@@ -177,21 +188,23 @@ class _Scorer:
         k0, k1, j0, j1 = 0, (h - 1) // s, 0, (w - 1) // s
         if half is not None:  # grid rows/columns whose pixel centres lie within `half` of the centroid
             ccy, ccx = self.cy - 0.5 - self.oy, self.cx - 0.5 - self.ox
-            k0, k1 = max(k0, int(np.ceil((ccy - half) / s))), min(k1, int(np.floor((ccy + half) / s)))
-            j0, j1 = max(j0, int(np.ceil((ccx - half) / s))), min(j1, int(np.floor((ccx + half) / s)))
+            k0, k1 = max(k0, math.ceil((ccy - half) / s)), min(k1, math.floor((ccy + half) / s))
+            j0, j1 = max(j0, math.ceil((ccx - half) / s)), min(j1, math.floor((ccx + half) / s))
             if k1 < k0 or j1 < j0:
                 return None
-        ys, xs = np.nonzero(self.mask[k0 * s : k1 * s + 1 : s, j0 * s : j1 * s + 1 : s])
+        window = (slice(k0 * s, k1 * s + 1, s), slice(j0 * s, j1 * s + 1, s))
+        inside = self.mask[window]
+        ys, xs = inside.nonzero()  # raster order, as `dist` below
         if ys.size == 0:
             return None
-        ys, xs = (ys + k0) * s, (xs + j0) * s
-        px, py = xs + 0.5 + self.ox, ys + 0.5 + self.oy
-        dist = self.dist_all[ys, xs]
+        dist = self.dist_all[window][inside]
+        # pixel centres, exact in float64 (half-integers), as the grid's (ys + k0) * s + 0.5 + oy
+        px, py = xs * s + (j0 * s + 0.5 + self.ox), ys * s + (k0 * s + 0.5 + self.oy)
         score = np.hypot(px - self.cx, py - self.cy) / self.radius
         score -= TRACK_BOUNDARY_WEIGHT * np.minimum(dist / self.radius, 1.0)
         if self.previous is not None:
             score += TRACK_STABILITY_WEIGHT * np.hypot(px - self.previous[0], py - self.previous[1]) / self.radius
-        i = int(np.argmin(score))
+        i = int(score.argmin())
         return float(score[i]), float(px[i]), float(py[i])
 
 
