@@ -22,6 +22,9 @@ from pipeline import checks
 from pipeline.stages.records import Box
 
 
+SHORT_RLE = 128  # characters: a counts string this short is read in Python (see `rle_counts`)
+
+
 def rle_counts(counts: str | bytes) -> np.ndarray:
     """The run lengths of a compressed COCO RLE string, without decoding the mask.
 
@@ -31,17 +34,23 @@ def rle_counts(counts: str | bytes) -> np.ndarray:
     places before it. ValueError on characters outside the alphabet or a truncated last run.
 
     A sampled mask's string is ~150 characters, so the cost is the number of numpy calls, not their
-    work: each step is one call, made as an array method where numpy's function form adds a layer."""
-    raw = np.frombuffer(counts.encode("ascii") if isinstance(counts, str) else bytes(counts), dtype=np.uint8)
-    if raw.size == 0:
+    work: each step is one call, made as an array method where numpy's function form adds a layer.
+    A string of at most `SHORT_RLE` characters (an empty mask's is 3 or 4) is read by a Python loop,
+    which is faster than those calls."""
+    data = counts.encode("ascii") if isinstance(counts, str) else bytes(counts)
+    if not data:
         return np.zeros(0, np.int64)
-    c = raw - np.uint8(48)  # a character below 48 wraps round to 208 or more
-    if c.max() > 63:
+    if min(data) < 48 or max(data) > 111:
         raise ValueError("RLE counts string has characters outside the COCO alphabet")
-    last = c < 0x20  # the last character of each run length (0x20 clear)
-    if not last[-1]:
+    if data[-1] - 48 >= 0x20:
         raise ValueError("RLE counts string ends in the middle of a run length")
-    ends = last.nonzero()[0]
+    if len(data) <= SHORT_RLE:
+        runs = _short_rle_counts(data)
+        if runs is not None:
+            return runs
+    raw = np.frombuffer(data, dtype=np.uint8)
+    c = raw - np.uint8(48)
+    ends = (c < 0x20).nonzero()[0]  # the last character of each run length (0x20 clear)
     starts = np.empty_like(ends)
     starts[0] = 0
     starts[1:] = ends[:-1] + 1
@@ -58,6 +67,28 @@ def rle_counts(counts: str | bytes) -> np.ndarray:
     return runs
 
 
+def _short_rle_counts(data: bytes) -> np.ndarray | None:
+    """`rle_counts` of a checked short string, one character at a time; None when a run length takes
+    more than 6 characters (values beyond 2**30, left to the numpy path's int64 arithmetic)."""
+    runs: list[int] = []
+    value = shift = 0
+    for byte in data:
+        c = byte - 48
+        value |= (c & 0x1F) << shift
+        shift += 5
+        if c & 0x20:  # more characters follow
+            if shift >= 30:
+                return None
+            continue
+        if c & 0x10:
+            value -= 1 << shift
+        if len(runs) > 2:
+            value += runs[-2]
+        runs.append(value)
+        value = shift = 0
+    return np.array(runs, dtype=np.int64)
+
+
 def check_rle(rle, height: int, width: int, check_runs: bool = True) -> dict:
     """A source RLE checked against the frame size and normalised (str counts); ValueError if not.
 
@@ -65,6 +96,12 @@ def check_rle(rle, height: int, width: int, check_runs: bool = True) -> dict:
     non-negative and add up to exactly height x width. With `check_runs=False` a compressed string's run
     lengths are left for `decode` to check: a converter that reads every annotated frame checks
     the cheap things, and only the sampled frames that are decoded pay for parsing the runs."""
+    if not check_runs and type(rle) is dict:  # the common case, checked in a few comparisons
+        size, counts = rle.get("size"), rle.get("counts")
+        if (type(size) is list and len(size) == 2 and type(size[0]) is int and type(size[1]) is int
+                and type(counts) is str and size[0] == height and size[1] == width
+                and 1 <= size[0] <= checks.MAX_SIDE and 1 <= size[1] <= checks.MAX_SIDE):
+            return {"size": [size[0], size[1]], "counts": counts}
     if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:
         raise ValueError(f"mask is not a COCO RLE with 'size' and 'counts' ({type(rle).__name__})")
     size = rle["size"]
@@ -194,8 +231,10 @@ def area(rle: dict) -> int:
 
 def areas(rles: list[dict]) -> list[int]:
     """`area` of each RLE, in one call into pycocotools (a converter reading every annotated frame
-    of a video spent more in the call per mask than in the C that counts the pixels)."""
-    coco = [_coco(r) for r in rles]
+    of a video spent more in the call per mask than in the C that counts the pixels). An RLE as
+    `check_rle` returns it (str counts, size two ints) goes in with its counts encoded, no more."""
+    coco = [{"size": r["size"], "counts": r["counts"].encode("ascii")} if type(r["counts"]) is str else _coco(r)
+            for r in rles]
     # 255 at a time: pycocotools 2.0.11 under numpy 2 fails on 256 or more ("Python integer 256 out
     # of bounds for uint8", the list's length stored in a byte).
     return [int(a) for i in range(0, len(coco), 255) for a in mask_utils.area(coco[i : i + 255])]

@@ -173,7 +173,9 @@ def _sample_at_fps(frames: list, sampling_fps: float) -> list:
     grid = np.arange(np.ceil(start / interval) * interval, end + 1e-6, interval)
     if grid.size == 0:
         return []
-    return [f for f in frames if np.min(np.abs(grid - f[1])) < 1e-2]
+    # every frame's distance to its nearest grid time at once (the same numbers as frame by frame)
+    near = np.abs(grid[None, :] - np.array([f[1] for f in frames])[:, None]).min(axis=1) < 1e-2
+    return [f for f, keep in zip(frames, near.tolist()) if keep]
 
 
 def _track_coords(frames: list, width: int, height: int, label: str) -> str:
