@@ -162,14 +162,18 @@ def integer_ids(objects: list[TrackedObject]) -> list[int]:
     return ids
 
 
-def decode(record: VideoRecord, obj: TrackedObject, frame: int, rle: dict, full: bool = True) -> M.Crop | None:
+def decode(record: VideoRecord, obj: TrackedObject, frame: int, rle: dict, full: bool = True,
+           runs: np.ndarray | ValueError | None = None) -> M.Crop | None:
     """A sampled frame's mask cut to its box, None when empty (with `full`; else only check it); a
-    malformed RLE is a SourceError naming the annotation file."""
+    malformed RLE is a SourceError naming the annotation file. `runs`: its string's run lengths (or
+    the error reading them) from `masks.rle_counts_many`."""
     try:
+        if isinstance(runs, ValueError):
+            raise runs
         if not full:
-            M.check_runs(rle)
+            M.check_runs(rle, runs)
             return None
-        return M.decode_crop(rle)
+        return M.decode_crop(rle, runs)
     except ValueError as e:
         where = record.video.input_files[0] if record.video.input_files else record.video.path
         raise SourceError(where, f"object {obj.object_id}, frame {frame}: {e}") from None
@@ -180,18 +184,20 @@ def object_tracks(record: VideoRecord, sampled: list[SampledFrame]) -> tuple[lis
     rejects: list[Reject] = []
     tracks = []
     for obj, int_id in zip(record.objects, integer_ids(record.objects)):
+        annotated = [(step, s.frame, obj.frames[s.frame]) for step, s in enumerate(sampled) if s.frame in obj.frames]
+        # the object's RLE strings read in one pass (a video's masks one object at a time: bounded)
+        strings = [a.rle["counts"] for _, _, a in annotated if a.rle is not None and isinstance(a.rle["counts"], (str, bytes))]
+        runs = iter(M.rle_counts_many(strings))
         steps, masks = [], []
-        for step, s in enumerate(sampled):
-            ann = obj.frames.get(s.frame)
-            if ann is None:
-                continue
+        for step, frame, ann in annotated:
             mask = None
             if ann.rle is not None:  # a sampled frame's RLE is checked even where it reads as empty
-                mask = decode(record, obj, s.frame, ann.rle, full=ann.visible)
+                r = next(runs) if isinstance(ann.rle["counts"], (str, bytes)) else None
+                mask = decode(record, obj, frame, ann.rle, full=ann.visible, runs=r)
             if ann.visible and mask is None:
                 rejects.append(
                     Reject(v.source, v.split, v.video_id, "frame", "points", "empty mask on a visible frame",
-                           "point marked occluded", obj.object_id, s.frame)
+                           "point marked occluded", obj.object_id, frame)
                 )
                 mask = None
             steps.append(step)
