@@ -2,7 +2,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pycocotools import mask as mask_utils
 
@@ -52,7 +52,13 @@ def test_decode_crop_is_the_mask_cut_to_its_box(m, as_list):
         return
     rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
     assert (c.y0, c.x0) == (rows[0], cols[0])
-    assert (c.mask == m[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]).all()
+    assert c.mask.dtype == bool and (c.mask == m[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]).all()
+    # the distance transform's input: the same pixels inside a one-pixel background border
+    assert c.padded.shape == (c.mask.shape[0] + 2, c.mask.shape[1] + 2)
+    assert (c.padded[1:-1, 1:-1] == c.mask).all() and c.padded.sum() == m.sum()
+    if not as_list:  # run lengths read beforehand (rle_counts_many) give the same crop
+        again = M.decode_crop(rle, M.rle_counts(rle["counts"]))
+        assert (again.x0, again.y0) == (c.x0, c.y0) and (again.mask == c.mask).all()
 
 
 def test_decode_crop_refuses_runs_that_do_not_cover_the_frame():
@@ -114,6 +120,64 @@ def test_run_lengths_read_without_decoding_match_pycocotools(h, w, density, seed
     assert (M.decode(M.check_rle(rle, h, w)) == m).all()
 
 
+def _runs_or_error(read, s):
+    try:
+        runs = read(s)
+    except ValueError as e:
+        return "error", str(e)
+    assert runs.dtype == np.int64
+    return "runs", runs.tolist()
+
+
+@st.composite
+def counts_strings(draw):
+    """COCO counts strings: those of masks (small, large, empty, with runs of several characters)
+    and strings that are not (characters outside the alphabet, a truncated run, a run too long)."""
+    kind = draw(st.sampled_from(["mask", "big mask", "junk", "alphabet"]))
+    if kind in ("mask", "big mask"):
+        side = 40 if kind == "mask" else 700
+        h, w = draw(st.integers(1, side)), draw(st.integers(1, side))
+        m = np.random.default_rng(draw(st.integers(0, 2**16))).random((h, w)) < draw(st.floats(0, 1))
+        return M.encode(m)["counts"]
+    if kind == "junk":
+        return draw(st.text(st.characters(min_codepoint=40, max_codepoint=120), max_size=60))
+    return draw(st.text(st.sampled_from("0P_o?@O"), min_size=1, max_size=60))  # 6-bit edge values
+
+
+@settings(max_examples=300, deadline=None)
+@given(strings=st.lists(counts_strings(), min_size=1, max_size=8), batch=st.sampled_from([1 << 18, 50]))
+def test_counts_strings_read_together_give_each_its_own_runs_or_error(strings, batch):
+    """rle_counts_many (an object's masks in one pass) gives what rle_counts gives each string:
+    the same run lengths, or the same error for the string that has it, across batch cuts."""
+    old = M.BATCH_CHARS
+    M.BATCH_CHARS = batch
+    try:
+        together = M.rle_counts_many(strings)
+    finally:
+        M.BATCH_CHARS = old
+    assert len(together) == len(strings)
+    for s, got in zip(strings, together):
+        mine = ("error", str(got)) if isinstance(got, ValueError) else ("runs", got.tolist())
+        assert mine == _runs_or_error(M.rle_counts, s)
+
+
+@settings(max_examples=300, deadline=None)
+@given(s=counts_strings())
+@example(s="o" * 6 + "0")  # a run of 7 characters (2**30 and more): left to numpy's int64
+@example(s="P" + "o" * 12 + "?")  # 13 characters, the sign bit set: int64 wraps
+@example(s="o" * 13 + "0")  # 14 characters: too long to be real
+def test_short_strings_read_in_python_read_as_in_numpy(s):
+    old = M.SHORT_RLE
+    try:
+        M.SHORT_RLE = 10**6
+        python = _runs_or_error(M.rle_counts, s)
+        M.SHORT_RLE = -1
+        numpy = _runs_or_error(M.rle_counts, s)
+    finally:
+        M.SHORT_RLE = old
+    assert python == numpy
+
+
 def test_check_rle_refuses_what_pycocotools_would_misread():
     ok = M.encode(disc())
     assert M.check_rle(ok, 60, 80)["counts"] == ok["counts"]
@@ -127,6 +191,14 @@ def test_check_rle_refuses_what_pycocotools_would_misread():
                          ({"size": [60, 80]}, "not a COCO RLE")]:
         with pytest.raises(ValueError, match=re.escape(message)):
             M.check_rle(bad, 60, 80)
+        if "pixels" not in message and "run length" not in message and "alphabet" not in message:
+            with pytest.raises(ValueError, match=re.escape(message)):  # what no runs are needed for
+                M.check_rle(bad, 60, 80, check_runs=False)
+    # what a converter reading every frame gets without its runs read: the same normal form
+    for size in ([60, 80], [60.0, 80.0], (60, 80)):
+        for counts in (ok["counts"], ok["counts"].encode()):
+            got = M.check_rle({"size": size, "counts": counts}, 60, 80, check_runs=False)
+            assert got == {"size": [60, 80], "counts": ok["counts"]} and all(type(v) is int for v in got["size"])
 
 
 def test_areas_in_one_call_are_each_masks_area_past_pycocotools_byte_sized_lists():
