@@ -6,6 +6,7 @@ killed build leaves no worker behind."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -107,6 +108,12 @@ def test_two_workers_run_in_two_processes_and_write_what_one_writes(built, sampl
     assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
     local_cfg, _ = built
     assert _outputs(out) == _outputs(local_cfg.out)
+    # summary.json says where the time went: each phase's wall and CPU seconds, and the workers
+    timing = json.loads((out / "summary.json").read_text())["timing"]
+    assert list(timing) == ["prepare", "videos", "outputs", "card", "workers"]
+    assert all(timing[p]["wall"] >= 0 and timing[p]["cpu"] >= 0 for p in ("prepare", "videos", "outputs", "card"))
+    assert timing["card"]["wall"] <= timing["outputs"]["wall"]  # the card is part of the outputs
+    assert timing["workers"]["count"] == 2 and timing["workers"]["processes"] and timing["workers"]["restarts"] == 0
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")

@@ -173,8 +173,8 @@ def run_build(cfg: BuildConfig, runner: LocalRunner | None = None, echo: Callabl
         summary = runner.step("write-outputs", write_outputs, cfg, results)
         clock.lap("outputs")
         summary["seconds"] = round(clock.total(), 2)
-        summary["timing"] = {**clock.phases, "card": summary.pop("card_timing", None), "workers": workers}
-        atomic_json(summary, os.path.join(cfg.out, "summary.json"))  # with the timing, still under OUT's lock
+        summary["timing"] = {**clock.phases, **summary.get("timing", {}), "workers": workers}
+        atomic_json(summary, os.path.join(cfg.out, "summary.json"))  # once, with the timing, under OUT's lock
     return summary
 
 

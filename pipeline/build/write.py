@@ -9,7 +9,7 @@
     OUT/tracks.parquet       every track: kept or not, mean mask/box IoU, re-prompts
     OUT/masks.parquet        box sources' masks on the sampled frames (what the audit checks against)
     OUT/build_manifest.json  config, code version, inputs, shards and videos (size, sha256)
-    OUT/summary.json         the printed summary
+    OUT/summary.json         the printed summary, with each phase's seconds (written by `run_build`)
     OUT/README.md            the dataset card
 
 OUT holds one build per (source, split): building a pair replaces everything it had in OUT
@@ -206,10 +206,10 @@ def write_outputs(cfg: BuildConfig, results: list[VideoResult]) -> dict:
                 "rejects_file": "rejects.parquet", "tracks_file": "tracks.parquet", "masks_file": "masks.parquet",
                 "summary": summary}
     atomic_json(manifest, os.path.join(cfg.out, "build_manifest.json"))
-    atomic_json(summary, os.path.join(cfg.out, "summary.json"))
     wall, cpu = time.perf_counter(), time.process_time()
     write_card(cfg.out, manifest)  # imports `datasets` (~1 s): a fixed part of the outputs, whatever the videos
-    summary["card_timing"] = {"wall": round(time.perf_counter() - wall, 3), "cpu": round(time.process_time() - cpu, 3)}
+    # the card's share of the outputs; `run_build` adds the phases and writes OUT/summary.json
+    summary["timing"] = {"card": {"wall": round(time.perf_counter() - wall, 3), "cpu": round(time.process_time() - cpu, 3)}}
     return summary
 
 
