@@ -48,23 +48,36 @@ def rle_counts(counts: str | bytes) -> np.ndarray:
         runs = _short_rle_counts(data)
         if runs is not None:
             return runs
-    raw = np.frombuffer(data, dtype=np.uint8)
-    c = raw - np.uint8(48)
+    numbers = _run_numbers(np.frombuffer(data, dtype=np.uint8) - np.uint8(48))
+    if numbers is None:
+        raise ValueError("RLE counts string has a run length too long to be real")
+    runs = numbers[0]
+    odd, even = runs[1::2], runs[2::2]  # run m (m > 2) is stored relative to run m - 2
+    odd[:] = odd.cumsum()
+    even[:] = even.cumsum()
+    return runs
+
+
+def _run_numbers(c: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The number each run length's characters spell (before the delta coding), and the index of
+    each run's last character, from characters less 48 (alphabet checked, the last one a run's
+    last); None when a run takes more than 13 characters (too long to be real)."""
     ends = (c < 0x20).nonzero()[0]  # the last character of each run length (0x20 clear)
     starts = np.empty_like(ends)
     starts[0] = 0
     starts[1:] = ends[:-1] + 1
     chars = ends - starts + 1  # characters per run length
     if chars.max() > 13:
-        raise ValueError("RLE counts string has a run length too long to be real")
+        return None
     shift = np.arange(c.size, dtype=np.int64) - starts.repeat(chars)  # each character's place in its run
     shift *= 5
-    runs = np.add.reduceat((c & 0x1F).astype(np.int64) << shift, starts)
-    runs -= ((c[ends] >> 4) & 1).astype(np.int64) << (5 * chars)  # the sign bit of the last character
-    odd, even = runs[1::2], runs[2::2]  # run m (m > 2) is stored relative to run m - 2
-    odd[:] = odd.cumsum()
-    even[:] = even.cumsum()
-    return runs
+    # 5-bit digits, the last of each run read as signed (its 0x10 bit the sign: minus 1 << 5 x chars)
+    digits = (c & 0x1F).astype(np.int64)
+    digits -= ((c & 0x30) == 0x10).astype(np.int64) << 5
+    total = (digits << shift).cumsum()  # each run's number: the difference of two running sums
+    numbers = total[ends]
+    numbers[1:] -= total[ends[:-1]]
+    return numbers, ends
 
 
 def rle_counts_many(strings: list[str | bytes]) -> list[np.ndarray | ValueError]:
@@ -99,22 +112,10 @@ def _rle_counts_batch(datas: list[bytes]) -> list[np.ndarray | ValueError]:
     last = c < 0x20  # the last character of each run length
     if lengths.min() == 0 or c.max() > 63 or not last[lengths.cumsum() - 1].all():
         return [_counts_or_error(d) for d in datas]
-    ends = last.nonzero()[0]
-    starts = np.empty_like(ends)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
-    chars = ends - starts + 1
-    if chars.max() > 13:
+    numbers = _run_numbers(c)
+    if numbers is None:
         return [_counts_or_error(d) for d in datas]
-    shift = np.arange(c.size, dtype=np.int64) - starts.repeat(chars)
-    shift *= 5
-    # 5-bit digits, the last of each run read as signed (its 0x10 bit the sign): the same number as
-    # rle_counts' "minus 1 << 5 x characters"
-    digits = (c & 0x1F).astype(np.int64)
-    digits -= ((c & 0x30) == 0x10).astype(np.int64) << 5
-    total = (digits << shift).cumsum()  # each run's number: the difference of two running sums
-    values = total[ends]
-    values[1:] -= total[ends[:-1]]
+    values = numbers[0]
     bounds = np.zeros(lengths.size + 1, dtype=np.int64)
     bounds[1:] = last.cumsum()[lengths.cumsum() - 1]  # each string's runs: values[bounds[i]:bounds[i + 1]]
     first = bounds[:-1]
