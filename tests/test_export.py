@@ -229,6 +229,24 @@ def test_a_rebuild_without_a_source_removes_its_datasets_and_videos_from_the_exp
     assert not (to / M2.TRACK_HOME / "MoCA").exists() and not (to / M2.TRACK_HOME / "tracking" / "moca").exists()
 
 
+def test_a_video_the_build_wrote_anew_replaces_the_exports_link(molmo2_build, tmp_path):
+    """A new path is linked straight; a path that holds an older file (a rebuild re-encoded the
+    video) is replaced through a rename, and nothing is left beside it."""
+    out, _ = molmo2_build
+    copy = link_copy(out, tmp_path / "out")
+    to = tmp_path / "data"
+    first = export_molmo2(str(copy), str(to), echo=lambda s: None)
+    n = first["videos"]["linked"]
+    video = sorted((copy / "AcademicVideoTrack").rglob("*.mp4"))[0]
+    data = video.read_bytes()
+    video.unlink()
+    video.write_bytes(data)  # the same bytes in a new file, as a rebuild writes it
+    second = export_molmo2(str(copy), str(to), echo=lambda s: None)
+    placed = [p for p in to.rglob(video.name) if os.path.samefile(p, video)]
+    assert placed and second["videos"] == {"kept": n - len(placed), "linked": len(placed)}
+    assert not [p for p in to.rglob("*") if p.name.endswith(".tmp")]
+
+
 def test_across_file_systems_the_videos_are_symbolic_links_never_copies(molmo2_build, tmp_path, monkeypatch):
     import errno
 

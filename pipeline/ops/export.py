@@ -220,6 +220,7 @@ class Export:
         self.placed: list[str] = []
         self.journal = None
         self.inside: set[tuple[str, str]] = set()  # (base, folder) already resolved inside base
+        self.folders: set[str] = set()  # folders of DIR made for the videos
 
     # -- where things go ----------------------------------------------------------------------
     def full(self, rel: str, what: str = "export path", base: str | None = None) -> str:
@@ -328,10 +329,11 @@ class Export:
                 if not os.path.isfile(src):
                     raise ExportError(f"{src}: a row's video is missing from the build (built with videos: skip? "
                                       "Molmo2 reads the videos: build with videos: encode)")
-                if os.path.lexists(dst) and os.path.exists(dst) and os.path.samefile(src, dst):
+                present = os.path.lexists(dst)
+                if present and os.path.exists(dst) and os.path.samefile(src, dst):
                     done["kept"] += 1
                 else:
-                    done[_link(src, dst)] += 1
+                    done[_link(src, dst, present, self.folders)] += 1
                 self.note(dst_rel)
                 bar.advance(dst_rel)
         return done
@@ -392,22 +394,39 @@ def _pad(mask, height: int, width: int):
     return out
 
 
-def _link(src: str, dst: str) -> str:
-    """`dst` as a hard link to `src` (a symbolic link across file systems), placed by a rename."""
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
-    tmp = os.path.join(os.path.dirname(dst), f".{os.path.basename(dst)}.tmp")
+def _link(src: str, dst: str, present: bool = True, folders: set[str] | None = None) -> str:
+    """`dst` as a hard link to `src` (a symbolic link across file systems). A path that is not there
+    (`present` False, from the caller's own check) is linked straight: making a link is atomic, the
+    path is the whole file or nothing. One that is there is replaced by a rename of a link made
+    beside it. `folders`: the folders made already, not asked of the file system again (an export
+    places tens of thousands of videos in a few folders, and each call costs as much as the link)."""
+    folder = os.path.dirname(dst)
+    if folders is None or folder not in folders:
+        os.makedirs(folder, exist_ok=True)
+        if folders is not None:
+            folders.add(folder)
+    if not present:
+        try:
+            return _make_link(src, dst)
+        except FileExistsError:  # there after all: replaced below
+            pass
+    tmp = os.path.join(folder, f".{os.path.basename(dst)}.tmp")
     if os.path.lexists(tmp):
         os.remove(tmp)
+    how = _make_link(src, tmp)
+    os.replace(tmp, dst)
+    return how
+
+
+def _make_link(src: str, path: str) -> str:
     try:
-        os.link(src, tmp)
-        how = "linked"
+        os.link(src, path)
+        return "linked"
     except OSError as e:
         if e.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
             raise
-        os.symlink(os.path.abspath(src), tmp)
-        how = "symlinked"
-    os.replace(tmp, dst)
-    return how
+    os.symlink(os.path.abspath(src), path)
+    return "symlinked"
 
 
 # -- DIR ------------------------------------------------------------------------------------------
