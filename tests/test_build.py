@@ -108,6 +108,39 @@ def test_manifest_records_config_code_inputs_and_shards(built):
     assert manifest["videos"] and all(v["sha256"] == sha256_file(os.path.join(cfg.out, v["path"])) for v in manifest["videos"])
 
 
+def test_the_build_remembers_its_files_hashes_so_checking_it_reads_none_again(built, sample_dir, tmp_path,
+                                                                               monkeypatch):
+    """Every video and shard the build wrote has its sha256 in OUT/.work/hashes.json under its
+    current size and mtime: checking the build (export, publish) reads none of them, a file changed
+    since is read again and caught, and a rebuild leaves one entry per listed file."""
+    from pipeline.outputs import manifest as MF
+    from pipeline.quality.files import check_build
+
+    cfg = demo_config(sample_dir, tmp_path / "out")
+    run_build(cfg, echo=lambda s: None)
+    manifest = json.load(open(os.path.join(cfg.out, "build_manifest.json")))
+    assert all("mtime_ns" not in v for v in manifest["videos"])  # the manifest's entries are as before
+    read = []
+    monkeypatch.setattr(MF, "sha256_file", lambda path: read.append(path) or sha256_file(path))
+    assert check_build(cfg.out, manifest) == [] and read == []
+    video = os.path.join(cfg.out, manifest["videos"][0]["path"])
+    with open(video, "r+b") as f:  # one byte changed in place: same size, new mtime
+        first = f.read(1)
+        f.seek(0)
+        f.write(bytes([first[0] ^ 1]))
+    changed = [p for p in (os.path.join(cfg.out, v["path"]) for v in manifest["videos"]) if os.path.samefile(p, video)]
+    assert check_build(cfg.out, manifest) == [f"{p}: sha256 differs from the manifest's" for p in changed]
+    assert read == changed  # the video and its links (one file at several paths), and nothing else
+
+    run_build(demo_config(sample_dir, tmp_path / "out", seed=1), echo=lambda s: None)  # a rebuild
+    manifest = json.load(open(os.path.join(cfg.out, "build_manifest.json")))
+    listed = {os.path.abspath(os.path.join(cfg.out, e["path"])) for e in manifest["shards"] + manifest["videos"]}
+    cached = [k.rsplit("|", 2)[0] for k in json.load(open(os.path.join(cfg.out, ".work", "hashes.json")))]
+    outputs = [p for p in cached if any(f"{os.sep}{d}{os.sep}" in p for d in ("AcademicVideoPoint", "AcademicVideoTrack",
+                                                                              "AcademicVideoGround"))]
+    assert sorted(outputs) == sorted(listed)
+
+
 def test_rejects_table_names_every_drop(built):
     cfg, _ = built
     rejects = pq.read_table(os.path.join(cfg.out, "rejects.parquet")).to_pylist()

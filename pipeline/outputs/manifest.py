@@ -46,6 +46,14 @@ class HashCache:
             self.data[key] = sha256_file(path)
         return self.data[key]
 
+    def known(self, path: str, size: int, mtime_ns: int, sha256: str) -> str:
+        """A hash the build computed itself as it wrote `path` (stat taken before hashing): export,
+        audit and publish then check the build's videos and shards without reading them again.
+        Returns its key."""
+        key = f"{os.path.abspath(path)}|{size}|{mtime_ns}"
+        self.data[key] = sha256
+        return key
+
     def save(self) -> None:
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         tmp = self.path + ".tmp"

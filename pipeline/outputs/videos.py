@@ -120,7 +120,7 @@ def write_videos(
     frames_cache: dict[int, np.ndarray] | None = None,
 ) -> list[dict]:
     """Encode `outputs` (grid ranges of `video`) under `out_root`; returns one manifest entry each:
-    {path, frames, fps, width, height, bytes, sha256}. SourceError if a frame cannot be read."""
+    {path, frames, fps, width, height, bytes, sha256, mtime_ns}. SourceError if a frame cannot be read."""
     if not outputs:
         return []
     first_of: dict[tuple[int, int], VideoOutput] = {}
@@ -157,8 +157,9 @@ def write_videos(
         src = first_of[(o.start, o.stop)]
         if src.path != o.path:
             _link(paths[src.path], paths[o.path])
+        st = os.stat(paths[o.path])  # before the hash: a later change shows in the mtime (HashCache)
         entries.append({"path": o.path, "frames": o.stop - o.start, "fps": fps, "width": width, "height": height,
-                        "bytes": os.path.getsize(paths[o.path]), "sha256": sha256_file(paths[o.path])})
+                        "bytes": st.st_size, "sha256": sha256_file(paths[o.path]), "mtime_ns": st.st_mtime_ns})
     return entries
 
 
