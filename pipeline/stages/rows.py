@@ -186,14 +186,14 @@ def object_tracks(record: VideoRecord, sampled: list[SampledFrame]) -> tuple[lis
     for obj, int_id in zip(record.objects, integer_ids(record.objects)):
         annotated = [(step, s.frame, obj.frames[s.frame]) for step, s in enumerate(sampled) if s.frame in obj.frames]
         # the object's RLE strings read in one pass (a video's masks one object at a time: bounded)
-        strings = [a.rle["counts"] for _, _, a in annotated if a.rle is not None and isinstance(a.rle["counts"], (str, bytes))]
-        runs = iter(M.rle_counts_many(strings))
+        compressed = [k for k, (_, _, a) in enumerate(annotated)
+                      if a.rle is not None and isinstance(a.rle["counts"], (str, bytes))]
+        runs = dict(zip(compressed, M.rle_counts_many([annotated[k][2].rle["counts"] for k in compressed])))
         steps, masks = [], []
-        for step, frame, ann in annotated:
+        for k, (step, frame, ann) in enumerate(annotated):
             mask = None
             if ann.rle is not None:  # a sampled frame's RLE is checked even where it reads as empty
-                r = next(runs) if isinstance(ann.rle["counts"], (str, bytes)) else None
-                mask = decode(record, obj, frame, ann.rle, full=ann.visible, runs=r)
+                mask = decode(record, obj, frame, ann.rle, full=ann.visible, runs=runs.get(k))
             if ann.visible and mask is None:
                 rejects.append(
                     Reject(v.source, v.split, v.video_id, "frame", "points", "empty mask on a visible frame",
