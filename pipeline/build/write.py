@@ -220,8 +220,9 @@ def _remember_hashes(cfg: BuildConfig, results: list[VideoResult], shards: list[
     """The sha256 of every video and shard this build wrote, as computed when it wrote them, into
     OUT's hash cache: an export or publish checks a build's files against the manifest, and would
     otherwise read every byte of them again (20,000 videos: ~0.5 s on the benchmark's small ones;
-    real ones at sha256's ~1.5 GB/s, about a minute per 100 GB plus the reads). Entries for files under OUT that the manifest no longer lists, or that
-    this build wrote anew, are dropped, so the cache does not grow with every rebuild."""
+    real ones at sha256's ~1.5 GB/s, about a minute per 100 GB plus the reads). Entries for files
+    under OUT that the manifest no longer lists, or that this build wrote anew, are dropped, so the
+    cache does not grow with every rebuild."""
     fresh: dict[str, str] = {}  # path -> its key now
     for r in results:
         for v in r.videos:
