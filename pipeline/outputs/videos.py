@@ -153,13 +153,19 @@ def write_videos(
             enc.abort()
         raise
     entries = []
+    # the first output of each range -> its file's stat and sha256, which the outputs linked to it
+    # share (one file); the stat is taken before the hash, so a later change shows in the mtime
+    files: dict[str, tuple[os.stat_result, str]] = {}
     for o in outputs:
         src = first_of[(o.start, o.stop)]
         if src.path != o.path:
             _link(paths[src.path], paths[o.path])
-        st = os.stat(paths[o.path])  # before the hash: a later change shows in the mtime (HashCache)
+        if src.path not in files:
+            st = os.stat(paths[o.path])
+            files[src.path] = st, sha256_file(paths[o.path])
+        st, digest = files[src.path]
         entries.append({"path": o.path, "frames": o.stop - o.start, "fps": fps, "width": width, "height": height,
-                        "bytes": st.st_size, "sha256": sha256_file(paths[o.path]), "mtime_ns": st.st_mtime_ns})
+                        "bytes": st.st_size, "sha256": digest, "mtime_ns": st.st_mtime_ns})
     return entries
 
 
