@@ -79,7 +79,10 @@ def bare_decode(src: str, n: int, sampling_fps: int = 2) -> float:
         data = json.loads(text)
         step = max(1, round(6 / sampling_fps))  # annotated at 6 fps; every 3rd annotated frame at 2 fps
         for per_obj in data["masklet"][::step]:
-            for rle in per_obj:  # each mask held until the next (see benchmarks/workers.py BARE)
+            # each mask held until the next: a mask dropped at once is handed back to the kernel
+            # (glibc's heap trims) and the next one faults its pages in again, 1.7x slower in a
+            # fresh process (benchmarks/workers.py runs this in one)
+            for rle in per_obj:
                 held[0] = mask_utils.decode({"size": rle["size"], "counts": rle["counts"].encode()})
     return time.perf_counter() - t0
 

@@ -39,18 +39,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from benchmarks.mask_sources import source_file  # noqa: E402
 
-BARE = """
-import json, sys
-from pycocotools import mask as mask_utils
-text = open({src!r}).read()
-for _ in range({n}):
-    data = json.loads(text)
-    for per_obj in data["masklet"][::3]:  # annotated at 6 fps: every 3rd annotated frame at 2 fps
-        for rle in per_obj:
-            # held until the next one: a mask dropped at once is handed back to the kernel (glibc's
-            # heap trims) and the next one faults its pages in again, 1.7x slower in a fresh process
-            mask = mask_utils.decode({{"size": rle["size"], "counts": rle["counts"].encode()}})
-"""
+# The bare baseline in a fresh process: benchmarks/mask_sources.py's, which imports only pycocotools.
+BARE = "import sys; sys.path.insert(0, {root!r}); from benchmarks.mask_sources import bare_decode; bare_decode({src!r}, {n})"
 
 TARGETS = {("mask", "w2/w1"): 1.7, ("box", "w2/w1"): 1.5, ("mask", "w2/bare"): 1.6}
 CPU_TARGET = 1.3  # mask, workers 2: CPU seconds at most this times the bare decode's
@@ -134,7 +124,7 @@ def mask_case(tmp: str, n: int) -> tuple[dict, str]:
     os.makedirs(folder)
     for i in range(n):
         os.link(src, os.path.join(folder, f"sav_{i:06d}_manual.json"))
-    return {"root": folder, "source": "sav", "extra": [], "bare": Run([sys.executable, "-c", BARE.format(src=src, n=n)])}, \
+    return {"root": folder, "source": "sav", "extra": [], "bare": Run([sys.executable, "-c", BARE.format(root=ROOT, src=src, n=n)])}, \
         f"vgdata convert sav over {n} copies of {os.path.basename(src)}"
 
 
